@@ -1,0 +1,74 @@
+# tick — build, test, sanitize, fuzz.
+#   make            ./tick and libtick.a
+#   make test       the whole suite; ends with "N passed, N failed"
+#   make sanitize   the suite under AddressSanitizer + UBSan (build-san/)
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/
+#   make demo       runs stories260K from ../shared
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc -MMD -MP
+override LDLIBS += -lm -lpthread
+TEST_LDLIBS = -lcjson
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+APP_SRC  := $(sort $(wildcard apps/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_UTIL:= $(sort $(wildcard tests/util_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+UTIL_OBJ := $(TEST_UTIL:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+ifeq ($(BUILD),build)
+TICK := tick
+else
+TICK := $(BUILD)/tick
+endif
+
+all: $(TICK) $(BUILD)/libtick.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libtick.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+libtick.a: $(BUILD)/libtick.a
+	cp $< $@
+
+$(TICK): $(APP_OBJ) $(BUILD)/libtick.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $(APP_OBJ) $(BUILD)/libtick.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(UTIL_OBJ) $(BUILD)/libtick.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(UTIL_OBJ) $(BUILD)/libtick.a $(TEST_LDLIBS) $(LDLIBS) -o $@
+
+test: $(TICK) $(TEST_BIN)
+	@TICK=./$(TICK) sh tests/run.sh $(TEST_BIN)
+
+sanitize:
+	$(MAKE) BUILD=build-san CC=clang OPT=-O1 \
+	  LDFLAGS="-fsanitize=address,undefined" \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+fuzz: $(FUZZ_TARGETS)
+build-fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lm -lpthread -o $@
+
+demo: $(TICK)
+	@if [ -f ../shared/models/stories260K.gguf ]; then \
+	  ./$(TICK) run -m ../shared/models/stories260K.gguf -p "Once upon a time" -n 128 --temp 0; \
+	else echo "demo: ../shared/models/stories260K.gguf not found; get a GGUF model (e.g. stories260K.gguf from Hugging Face) and run ./tick run -m MODEL -p TEXT"; exit 1; fi
+
+clean:
+	rm -rf build build-san build-fuzz tick libtick.a
+
+.SECONDARY:
+.PHONY: all test sanitize fuzz demo clean libtick.a
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(UTIL_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -1,0 +1,32 @@
+/* cli.h: shared helpers of the `tick` subcommands (flag parsing, errors).
+ * Only apps/ print, parse argv or exit. */
+#ifndef TK_APPS_CLI_H
+#define TK_APPS_CLI_H
+
+#include "tick.h"
+#include <stdint.h>
+
+/* Everything a subcommand may be given; each subcommand says which it takes. */
+typedef struct cli_opts {
+    const char *model, *tokenizer, *prompt, *prompt_file;
+    int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set;
+    tk_sampler_params sp;
+} cli_opts;
+
+/* Flag sets: which flags a subcommand accepts. */
+enum { F_MODEL = 1, F_PROMPT = 2, F_GEN = 4, F_SAMPLE = 8, F_PIECES = 16 };
+
+/* Parse argv[first..argc). Positional arguments (at most one) become the
+ * model path. Returns 0, or 2 after printing one line to stderr. */
+int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_opts *o);
+
+/* The prompt text from -p or -f (malloc'd; empty string if neither). */
+char *cli_prompt(const cli_opts *o, size_t *len);
+
+tk_model *cli_load(const cli_opts *o);
+
+int cmd_run(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

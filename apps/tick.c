@@ -1,0 +1,123 @@
+/* tick.c: the `tick` command: subcommand dispatch, tokenize and inspect. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *USAGE =
+    "usage: tick COMMAND [flags]\n"
+    "\n"
+    "commands:\n"
+    "  run       -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [-n N] [-c N] [-t N]\n"
+    "            [-s SEED] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
+    "            [--repeat-penalty R] [--repeat-last-n N] [--no-bos]\n"
+    "            generate text, streamed to stdout; a summary line on stderr\n"
+    "  tokenize  -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [--pieces] [--no-bos]\n"
+    "            print the token ids (with --pieces: one 'id piece' per line)\n"
+    "  inspect   MODEL [-z TOKENIZER]\n"
+    "            architecture, hyper-parameters, vocabulary, metadata, tensors\n"
+    "  help      this text\n"
+    "\n"
+    "defaults: -n 128, -c = the model's context capped at 4096, --temp 0.8,\n"
+    "--top-k 40, --top-p 0.95, --min-p 0.05, --repeat-penalty 1 (off),\n"
+    "--repeat-last-n 64, seed from the clock; --temp 0 is greedy.\n";
+
+int cmd_tokenize(int argc, char **argv) {
+    cli_opts o;
+    int rc = cli_parse(argc, argv, 2, F_MODEL | F_PROMPT | F_PIECES, "tokenize", &o);
+    if (rc) return rc;
+    size_t len;
+    char *text = cli_prompt(&o, &len);
+    if (!text) return 1;
+    tk_model *m = cli_load(&o);
+    if (!m) { free(text); return 1; }
+    tk_error e = {0};
+    int flags = (o.no_bos || !tk_model_info_of(m)->add_bos) ? 0 : TK_TOKENIZE_ADD_BOS;
+    int n = tk_tokenize(m, text, len, flags, NULL, 0, &e);
+    int32_t *ids = n > 0 ? malloc((size_t)n * sizeof *ids) : NULL;
+    int status = 0;
+    if (n < 0) {
+        fprintf(stderr, "tick tokenize: %s\n", e.msg);
+        status = 1;
+    } else if (n > 0 && !ids) {
+        fprintf(stderr, "tick tokenize: out of memory\n");
+        status = 1;
+    } else {
+        tk_tokenize(m, text, len, flags, ids, n, &e);
+        for (int i = 0; i < n; i++) {
+            if (o.pieces) {
+                int tl;
+                const char *t = tk_token_text(m, ids[i], &tl);
+                printf("%6d '%.*s'\n", ids[i], tl, t ? t : "");
+            } else {
+                printf(i ? " %d" : "%d", ids[i]);
+            }
+        }
+        if (!o.pieces) printf("\n");
+    }
+    free(ids);
+    free(text);
+    tk_model_free(m);
+    return status;
+}
+
+static void shape(char *buf, size_t cap, const tk_tensor_info *t) {
+    int o = 0;
+    for (int d = 0; d < t->n_dims && o < (int)cap; d++)
+        o += snprintf(buf + o, cap - (size_t)o, d ? " x %lld" : "%lld", (long long)t->ne[d]);
+}
+
+int cmd_inspect(int argc, char **argv) {
+    cli_opts o;
+    int rc = cli_parse(argc, argv, 2, F_MODEL, "inspect", &o);
+    if (rc) return rc;
+    tk_model *m = cli_load(&o);
+    if (!m) return 1;
+    const tk_model_info *I = tk_model_info_of(m);
+    printf("model        %s\n", I->name);
+    printf("format       %s\n", I->format);
+    printf("architecture %s\n", I->arch);
+    printf("n_vocab %d  n_embd %d  n_layer %d  n_head %d  n_head_kv %d  head_dim %d  n_ff %d\n",
+           I->n_vocab, I->n_embd, I->n_layer, I->n_head, I->n_head_kv, I->head_dim, I->n_ff);
+    printf("n_ctx_train %d  rope_dim %d  rope_base %g  rms_eps %g  output %s\n", I->n_ctx_train,
+           I->rope_dim, (double)I->rope_base, (double)I->rms_eps, I->tied_output ? "tied to token_embd" : "separate");
+    printf("parameters %.3f M  weights %.2f MiB\n", I->n_params / 1e6, I->weight_bytes / 1048576.0);
+    printf("vocab: %d tokens, bos %d, eos %d, add_bos %s; first tokens:", I->n_vocab, I->bos, I->eos,
+           I->add_bos ? "yes" : "no");
+    for (int i = 0; i < I->n_vocab && i < 8; i++) {
+        int tl;
+        const char *t = tk_token_text(m, i, &tl);
+        printf(" %d:'%.*s'", i, tl > 24 ? 24 : tl, t);
+    }
+    printf("\n");
+    int nm = tk_model_n_meta(m);
+    if (nm) printf("\nmetadata (%d keys)\n", nm);
+    char buf[256];
+    for (int i = 0; i < nm; i++) {
+        const char *k;
+        if (tk_model_meta(m, i, &k, buf, sizeof buf) >= 0) printf("  %-40s %s\n", k, buf);
+    }
+    int nt = tk_model_n_tensors(m);
+    printf("\ntensors (%d)\n  %-32s %-6s %-20s %12s\n", nt, "name", "type", "shape", "bytes");
+    for (int i = 0; i < nt; i++) {
+        tk_tensor_info t;
+        tk_model_tensor_info(m, i, &t);
+        shape(buf, sizeof buf, &t);
+        printf("  %-32s %-6s %-20s %12llu\n", t.name, t.type, buf, (unsigned long long)t.nbytes);
+    }
+    tk_model_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "run")) return cmd_run(argc, argv);
+    if (!strcmp(argv[1], "tokenize")) return cmd_tokenize(argc, argv);
+    if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
+    fprintf(stderr, "tick: unknown command '%s' (try: tick help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,147 @@
+/* tick.h: the public API of tick, a C11 engine that runs LLMs on CPUs one
+ * clock tick per token.
+ *
+ * Opaque handles, _new/_free pairs, every fallible call returns a status
+ * (TK_OK == 0, negative on failure) and fills a tk_error with one line that
+ * names the file/flag/object and the problem. No global mutable state: two
+ * models or sessions in one process never interfere. */
+#ifndef TICK_H
+#define TICK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tk_status {
+    TK_OK = 0,
+    TK_EIO = -1,          /* cannot open / read / map a file          */
+    TK_EFORMAT = -2,      /* file or data is malformed                */
+    TK_ENOMEM = -3,       /* allocation failed                        */
+    TK_EINVAL = -4,       /* bad argument or input                    */
+    TK_EUNSUPPORTED = -5, /* well-formed but not supported (yet)      */
+    TK_ECONTEXT = -6,     /* context window is full                   */
+} tk_status;
+
+typedef struct tk_error {
+    int code;
+    char msg[512];
+} tk_error;
+
+typedef struct tk_model tk_model;
+typedef struct tk_session tk_session;
+typedef struct tk_sampler tk_sampler;
+
+/* ---- models ------------------------------------------------------------ */
+
+typedef struct tk_load_opts {
+    const char *tokenizer_path; /* llama2.c tokenizer.bin (for .bin checkpoints) */
+} tk_load_opts;
+
+/* Load a GGUF file (v2/v3) or a llama2.c checkpoint (legacy v0 or "ak42" v1).
+ * The file is mapped read-only; tensors point into the map. */
+tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e);
+void tk_model_free(tk_model *m);
+
+typedef struct tk_model_info {
+    const char *arch;      /* "llama"                                   */
+    const char *name;      /* general.name or the file name             */
+    const char *format;    /* "gguf v3", "llama2.c v0", ...             */
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
+    int head_dim, rope_dim;
+    float rms_eps, rope_base;
+    int tied_output;       /* classifier shares the token embedding     */
+    int bos, eos;          /* -1 when absent                            */
+    int add_bos;
+    uint64_t n_params;     /* elements in all weight tensors            */
+    uint64_t weight_bytes; /* bytes of all weight tensors               */
+} tk_model_info;
+
+const tk_model_info *tk_model_info_of(const tk_model *m);
+
+/* Tensor table (for `tick inspect`). Returns 0 and fills the fields for
+ * index i in [0, tk_model_n_tensors). ne[] has n_dims valid entries. */
+int tk_model_n_tensors(const tk_model *m);
+typedef struct tk_tensor_info {
+    const char *name;
+    const char *type;
+    int n_dims;
+    int64_t ne[4];
+    uint64_t nbytes;
+} tk_tensor_info;
+int tk_model_tensor_info(const tk_model *m, int i, tk_tensor_info *out);
+
+/* Metadata (for `tick inspect`): key i rendered as text into buf. */
+int tk_model_n_meta(const tk_model *m);
+int tk_model_meta(const tk_model *m, int i, const char **key, char *buf, size_t cap);
+
+/* ---- tokens ------------------------------------------------------------ */
+
+enum {
+    TK_TOKENIZE_ADD_BOS = 1, /* prepend BOS (if the model has one)        */
+};
+
+/* Tokenize n bytes of UTF-8 text (special-token text is plain text).
+ * Returns the number of ids the text needs; ids[] holds them when that
+ * number is <= cap (call again with a bigger buffer otherwise). A negative
+ * return is a tk_status (TK_EINVAL for invalid UTF-8) and e says why. */
+int tk_tokenize(const tk_model *m, const char *text, size_t n, int flags,
+                int32_t *ids, int cap, tk_error *e);
+
+/* The bytes of token id's piece ("▁" as space, <0xNN> as the byte, control
+ * tokens empty). Returns the byte length (may exceed cap: then truncated). */
+int tk_token_piece(const tk_model *m, int32_t id, char *buf, int cap);
+/* Raw vocabulary text of id as stored (not NUL-terminated; *len bytes),
+ * for `tokenize --pieces`; NULL for an id out of range. */
+const char *tk_token_text(const tk_model *m, int32_t id, int *len);
+int tk_token_is_eog(const tk_model *m, int32_t id);
+
+/* ---- sessions: the tick loop -------------------------------------------- */
+
+typedef struct tk_session_opts {
+    int n_ctx;     /* 0: min(model context, TK_DEFAULT_CTX)           */
+    int n_threads; /* 0: default                                      */
+} tk_session_opts;
+
+#define TK_DEFAULT_CTX 4096
+
+tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e);
+void tk_session_free(tk_session *s);
+int tk_session_n_ctx(const tk_session *s);
+int tk_session_pos(const tk_session *s); /* positions already in the KV cache */
+void tk_session_reset(tk_session *s);
+
+/* Feed n tokens (a burst of ticks); afterwards tk_logits() holds the logits
+ * for the position after the last one. TK_ECONTEXT if they do not fit. */
+int tk_prefill(tk_session *s, const int32_t *ids, int n, tk_error *e);
+/* Feed one token: one tick. */
+int tk_decode(tk_session *s, int32_t id, tk_error *e);
+const float *tk_logits(const tk_session *s);
+int tk_n_vocab(const tk_model *m);
+
+/* ---- sampling ------------------------------------------------------------ */
+
+typedef struct tk_sampler_params {
+    float temp;           /* <= 0: greedy (argmax)                         */
+    int top_k;            /* <= 0: off                                     */
+    float top_p;          /* >= 1: off                                     */
+    float min_p;          /* <= 0: off                                     */
+    float repeat_penalty; /* 1: off                                        */
+    int repeat_last_n;    /* tokens of history the penalty looks at        */
+    uint64_t seed;
+} tk_sampler_params;
+
+tk_sampler_params tk_sampler_defaults(void);
+tk_sampler *tk_sampler_new(const tk_sampler_params *p, int n_vocab, tk_error *e);
+void tk_sampler_free(tk_sampler *s);
+/* Record a token in the history used by the repetition penalty. */
+void tk_sampler_accept(tk_sampler *s, int32_t id);
+/* Pick the next token from logits[n_vocab] (logits are not modified). */
+int32_t tk_sampler_sample(tk_sampler *s, const float *logits);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,357 @@
+/* model.c: open a model file (GGUF or llama2.c), read its hyper-parameters
+ * and vocabulary, and bind every weight by name with its expected type and
+ * shape. A mismatch names the tensor and says both, e.g.
+ *   blk.3.attn_q.weight: expected [64 x 64], file has [64 x 32] */
+#include "model.h"
+#include "../base/status.h"
+#include "../tensor/dtype.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- hyper-parameters from GGUF --------------------------------------- */
+
+static int gguf_hparam(const tk_gguf *g, const char *arch, const char *key, int64_t *out,
+                       int64_t def, int64_t lo, int64_t hi, tk_error *e) {
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", arch, key);
+    if (tk_gguf_find(g, k) < 0) {
+        if (def < 0) return tk_err(e, TK_EFORMAT, "missing metadata key '%s'", k);
+        *out = def;
+        return TK_OK;
+    }
+    int rc = tk_gguf_get_i64(g, k, out, e);
+    if (rc) return rc;
+    if (*out < lo || *out > hi)
+        return tk_err(e, TK_EFORMAT, "metadata %s = %lld is out of range [%lld, %lld]", k,
+                      (long long)*out, (long long)lo, (long long)hi);
+    return TK_OK;
+}
+
+static int gguf_hparam_f(const tk_gguf *g, const char *arch, const char *key, float *out,
+                         float def, tk_error *e) {
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", arch, key);
+    if (tk_gguf_find(g, k) < 0) {
+        *out = def;
+        return TK_OK;
+    }
+    int rc = tk_gguf_get_f32(g, k, out, e);
+    if (rc) return rc;
+    if (!(*out > 0.0f) || *out > 1e12f)
+        return tk_err(e, TK_EFORMAT, "metadata %s = %g is out of range", k, (double)*out);
+    return TK_OK;
+}
+
+static void copy_str(char *dst, size_t cap, const char *s, uint64_t n) {
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, s, (size_t)n);
+    dst[n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)dst[i] < 0x20) dst[i] = '?';
+}
+
+static int load_gguf(tk_model *m, const char *path, tk_error *e) {
+    int rc = tk_gguf_open(&m->gguf, path, e);
+    if (rc) return rc;
+    tk_gguf *g = m->gguf;
+    snprintf(m->format, sizeof m->format, "gguf v%u", tk_gguf_version(g));
+    const char *s;
+    uint64_t n;
+    if ((rc = tk_gguf_get_str(g, "general.architecture", &s, &n, e))) return rc;
+    copy_str(m->arch, sizeof m->arch, s, n);
+    if (strcmp(m->arch, "llama") != 0)
+        return tk_err(e, TK_EUNSUPPORTED, "architecture '%s' is not supported (supported: llama)", m->arch);
+    if (tk_gguf_find(g, "general.name") >= 0 && tk_gguf_get_str(g, "general.name", &s, &n, NULL) == TK_OK)
+        copy_str(m->name, sizeof m->name, s, n);
+
+    tk_model_info *I = &m->info;
+    int64_t v;
+    const char *a = m->arch;
+#define HP(field, key, def, lo, hi) \
+    if ((rc = gguf_hparam(g, a, key, &v, def, lo, hi, e))) return rc; \
+    I->field = (int)v
+    HP(n_embd, "embedding_length", -1, 1, 1 << 20);
+    HP(n_layer, "block_count", -1, 1, 4096);
+    HP(n_ff, "feed_forward_length", -1, 1, 1 << 22);
+    HP(n_head, "attention.head_count", -1, 1, 1 << 14);
+    HP(n_head_kv, "attention.head_count_kv", I->n_head, 1, I->n_head);
+    HP(n_ctx_train, "context_length", 2048, 1, 1 << 24);
+    if (I->n_embd % I->n_head) return tk_err(e, TK_EFORMAT, "embedding_length %d is not a multiple of head_count %d", I->n_embd, I->n_head);
+    if (I->n_head % I->n_head_kv) return tk_err(e, TK_EFORMAT, "head_count %d is not a multiple of head_count_kv %d", I->n_head, I->n_head_kv);
+    I->head_dim = I->n_embd / I->n_head;
+    HP(rope_dim, "rope.dimension_count", I->head_dim, 2, I->head_dim);
+#undef HP
+    if (I->rope_dim % 2) return tk_err(e, TK_EFORMAT, "rope.dimension_count %d is odd", I->rope_dim);
+    if ((rc = gguf_hparam_f(g, a, "attention.layer_norm_rms_epsilon", &I->rms_eps, 1e-5f, e))) return rc;
+    if ((rc = gguf_hparam_f(g, a, "rope.freq_base", &I->rope_base, 10000.0f, e))) return rc;
+    char k[128];
+    snprintf(k, sizeof k, "%s.rope.scaling.type", a);
+    if (tk_gguf_find(g, k) >= 0 && tk_gguf_get_str(g, k, &s, &n, NULL) == TK_OK && !(n == 4 && !memcmp(s, "none", 4)))
+        return tk_err(e, TK_EUNSUPPORTED, "rope scaling '%.*s' is not supported yet", (int)(n > 32 ? 32 : n), s);
+
+    if ((rc = tk_vocab_from_gguf(&m->vocab, g, e))) return rc;
+
+    m->n_tensors = tk_gguf_n_tensors(g);
+    m->tensors = calloc((size_t)m->n_tensors + 1, sizeof *m->tensors);
+    if (!m->tensors) return tk_err(e, TK_ENOMEM, "out of memory");
+    for (int i = 0; i < m->n_tensors; i++) {
+        const tk_gguf_tensor *t = tk_gguf_tensor_at(g, i);
+        tk_tensor_desc *d = &m->tensors[i];
+        d->name = t->name, d->type = t->type, d->n_dims = t->n_dims;
+        memcpy(d->ne, t->ne, sizeof d->ne);
+        d->nbytes = t->nbytes, d->data = t->data;
+    }
+    return TK_OK;
+}
+
+/* ---- llama2.c ------------------------------------------------------------ */
+
+static int load_l2c(tk_model *m, const char *path, const tk_load_opts *o, tk_error *e) {
+    int rc = tk_map_open(&m->map, path, e);
+    if (rc) return rc;
+    if ((rc = tk_l2c_parse(&m->l2c, m->map.data, m->map.size, e))) return rc;
+    tk_l2c *c = &m->l2c;
+    snprintf(m->format, sizeof m->format, "llama2.c v%d", c->version);
+    snprintf(m->arch, sizeof m->arch, "llama");
+    tk_model_info *I = &m->info;
+    I->n_embd = c->dim, I->n_layer = c->n_layers, I->n_ff = c->hidden_dim;
+    I->n_head = c->n_heads, I->n_head_kv = c->n_kv_heads, I->n_ctx_train = c->seq_len;
+    I->head_dim = c->dim / c->n_heads, I->rope_dim = I->head_dim;
+    I->rms_eps = 1e-5f, I->rope_base = 10000.0f;
+    m->rope_pow = 1;
+    m->bos_is_eog = 1;
+
+    /* The tokenizer: -z, else tokenizer.bin beside the checkpoint. */
+    char tpath[4096];
+    if (o && o->tokenizer_path) {
+        snprintf(tpath, sizeof tpath, "%s", o->tokenizer_path);
+    } else {
+        const char *slash = strrchr(path, '/');
+        int dirlen = slash ? (int)(slash - path + 1) : 0;
+        snprintf(tpath, sizeof tpath, "%.*stokenizer.bin", dirlen, path);
+        FILE *f = fopen(tpath, "rb");
+        if (!f) return tk_err(e, TK_EINVAL, "llama2.c checkpoint needs a tokenizer: pass -z tokenizer.bin (none found at %s)", tpath);
+        fclose(f);
+    }
+    tk_map tm;
+    if ((rc = tk_map_open(&tm, tpath, e))) return rc;
+    rc = tk_vocab_from_llama2c(&m->vocab, tm.data, tm.size, c->vocab_size, e);
+    tk_map_close(&tm);
+    if (rc) {
+        tk_err_prefix(e, tpath);
+        return rc;
+    }
+
+    m->n_tensors = c->n_tensors;
+    m->tensors = calloc((size_t)m->n_tensors + 1, sizeof *m->tensors);
+    if (!m->tensors) return tk_err(e, TK_ENOMEM, "out of memory");
+    for (int i = 0; i < c->n_tensors; i++) {
+        tk_tensor_desc *d = &m->tensors[i];
+        const tk_l2c_tensor *t = &c->tensors[i];
+        d->name = t->name, d->type = TK_F32, d->n_dims = t->n_dims;
+        d->ne[0] = t->ne[0], d->ne[1] = t->n_dims > 1 ? t->ne[1] : 1, d->ne[2] = d->ne[3] = 1;
+        d->nbytes = (uint64_t)t->ne[0] * (uint64_t)(t->n_dims > 1 ? t->ne[1] : 1) * 4;
+        d->data = t->data;
+    }
+    return TK_OK;
+}
+
+/* ---- binding ------------------------------------------------------------ */
+
+enum { USE_NORM, USE_MATMUL, USE_ROWS };
+
+static const tk_tensor_desc *find(const tk_model *m, const char *name) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+static void fmt_shape(char *buf, size_t cap, int n_dims, const int64_t *ne) {
+    int o = snprintf(buf, cap, "[");
+    for (int i = 0; i < n_dims && o < (int)cap; i++)
+        o += snprintf(buf + o, cap - (size_t)o, i ? " x %lld" : "%lld", (long long)ne[i]);
+    if (o < (int)cap) snprintf(buf + o, cap - (size_t)o, "]");
+}
+
+/* Bind `name` expecting shape [cols] (rows == 0) or [cols x rows]. */
+static int bind(const tk_model *m, tk_weight *w, const char *name, int64_t cols, int64_t rows,
+                int use, int optional, tk_error *e) {
+    const tk_tensor_desc *d = find(m, name);
+    memset(w, 0, sizeof *w);
+    if (!d) return optional ? TK_OK : tk_err(e, TK_EFORMAT, "missing tensor '%s'", name);
+    int want_dims = rows ? 2 : 1;
+    int64_t want[2] = {cols, rows};
+    int ok = d->n_dims == want_dims && d->ne[0] == cols && (!rows || d->ne[1] == rows);
+    if (!ok) {
+        char a[80], b[80];
+        fmt_shape(a, sizeof a, want_dims, want);
+        fmt_shape(b, sizeof b, d->n_dims, d->ne);
+        return tk_err(e, TK_EFORMAT, "%s: expected shape %s, file has %s", name, a, b);
+    }
+    const tk_dtype_traits *t = tk_dtype_get(d->type);
+    if (use == USE_NORM && d->type != TK_F32)
+        return tk_err(e, TK_EFORMAT, "%s: expected type F32, file has %s", name, tk_dtype_name(d->type));
+    if (use == USE_MATMUL && (!t || !t->vec_dot))
+        return tk_err(e, TK_EUNSUPPORTED, "%s: type %s is not supported for matrix multiplication yet", name, tk_dtype_name(d->type));
+    if (use == USE_ROWS && (!t || !t->to_float))
+        return tk_err(e, TK_EUNSUPPORTED, "%s: type %s cannot be converted to float yet", name, tk_dtype_name(d->type));
+    w->type = d->type, w->cols = cols, w->rows = rows ? rows : 1, w->data = d->data;
+    return TK_OK;
+}
+
+static int bind_all(tk_model *m, tk_error *e) {
+    tk_model_info *I = &m->info;
+    int64_t E = I->n_embd, F = I->n_ff, Q = (int64_t)I->n_head * I->head_dim;
+    int64_t KV = (int64_t)I->n_head_kv * I->head_dim;
+    I->n_vocab = tk_vocab_n(m->vocab);
+    const tk_tensor_desc *te = find(m, "token_embd.weight");
+    if (te && te->n_dims == 2 && te->ne[0] == E && te->ne[1] != I->n_vocab)
+        return tk_err(e, TK_EFORMAT, "vocabulary has %d tokens but token_embd.weight has %lld rows", I->n_vocab, (long long)te->ne[1]);
+    int rc;
+    if ((rc = bind(m, &m->tok_embd, "token_embd.weight", E, I->n_vocab, USE_ROWS, 0, e))) return rc;
+    if ((rc = bind(m, &m->output_norm, "output_norm.weight", E, 0, USE_NORM, 0, e))) return rc;
+    if ((rc = bind(m, &m->output, "output.weight", E, I->n_vocab, USE_MATMUL, 1, e))) return rc;
+    I->tied_output = m->output.data == NULL;
+    if (I->tied_output) {
+        if ((rc = bind(m, &m->output, "token_embd.weight", E, I->n_vocab, USE_MATMUL, 0, e))) return rc;
+    }
+    m->layers = calloc((size_t)I->n_layer, sizeof *m->layers);
+    if (!m->layers) return tk_err(e, TK_ENOMEM, "out of memory");
+    for (int l = 0; l < I->n_layer; l++) {
+        tk_layer *L = &m->layers[l];
+        char n[96];
+#define B(field, nm, c, r, use)                                                 \
+    snprintf(n, sizeof n, "blk.%d." nm ".weight", l);                           \
+    if ((rc = bind(m, &L->field, n, c, r, use, 0, e))) return rc
+        B(attn_norm, "attn_norm", E, 0, USE_NORM);
+        B(wq, "attn_q", E, Q, USE_MATMUL);
+        B(wk, "attn_k", E, KV, USE_MATMUL);
+        B(wv, "attn_v", E, KV, USE_MATMUL);
+        B(wo, "attn_output", Q, E, USE_MATMUL);
+        B(ffn_norm, "ffn_norm", E, 0, USE_NORM);
+        B(w_gate, "ffn_gate", E, F, USE_MATMUL);
+        B(w_down, "ffn_down", F, E, USE_MATMUL);
+        B(w_up, "ffn_up", E, F, USE_MATMUL);
+#undef B
+    }
+    for (int i = 0; i < m->n_tensors; i++) {
+        uint64_t ne = 1;
+        for (int d = 0; d < m->tensors[i].n_dims; d++) ne *= (uint64_t)m->tensors[i].ne[d];
+        I->n_params += ne;
+        I->weight_bytes += m->tensors[i].nbytes;
+    }
+    return TK_OK;
+}
+
+tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
+    tk_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        tk_err(e, TK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    int rc;
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[4] = {0};
+    size_t got = f ? fread(magic, 1, 4, f) : 0;
+    if (f) fclose(f);
+    if (!f) {
+        rc = tk_map_open(&m->map, path, e); /* for its error message */
+        if (rc == TK_OK) rc = tk_err(e, TK_EIO, "%s: cannot open", path);
+        goto fail;
+    }
+    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
+        rc = load_gguf(m, path, e);
+        if (rc && e && strncmp(e->msg, path, strlen(path)) != 0) tk_err_prefix(e, path);
+    } else {
+        rc = tk_map_open(&m->map, path, e);
+        if (rc) goto fail;
+        if (!tk_l2c_sniff(m->map.data, m->map.size)) {
+            rc = tk_err(e, TK_EFORMAT, "%s: not a GGUF or llama2.c model file", path);
+            goto fail;
+        }
+        tk_map_close(&m->map);
+        rc = load_l2c(m, path, o, e);
+        if (rc && e && strncmp(e->msg, path, strlen(path)) != 0 && !strstr(e->msg, "tokenizer")) tk_err_prefix(e, path);
+    }
+    if (rc) goto fail;
+    if ((rc = bind_all(m, e))) {
+        tk_err_prefix(e, path);
+        goto fail;
+    }
+    if (!m->name[0]) {
+        const char *b = strrchr(path, '/');
+        snprintf(m->name, sizeof m->name, "%s", b ? b + 1 : path);
+    }
+    tk_model_info *I = &m->info;
+    I->arch = m->arch, I->name = m->name, I->format = m->format;
+    I->bos = tk_vocab_bos(m->vocab), I->eos = tk_vocab_eos(m->vocab);
+    I->add_bos = tk_vocab_add_bos(m->vocab);
+    return m;
+fail:
+    tk_model_free(m);
+    return NULL;
+}
+
+void tk_model_free(tk_model *m) {
+    if (!m) return;
+    tk_vocab_free(m->vocab);
+    free(m->layers);
+    free(m->tensors);
+    tk_l2c_free(&m->l2c);
+    tk_gguf_free(m->gguf);
+    tk_map_close(&m->map);
+    free(m);
+}
+
+const tk_model_info *tk_model_info_of(const tk_model *m) { return &m->info; }
+int tk_n_vocab(const tk_model *m) { return m->info.n_vocab; }
+int tk_model_n_tensors(const tk_model *m) { return m->n_tensors; }
+
+int tk_model_tensor_info(const tk_model *m, int i, tk_tensor_info *out) {
+    if (i < 0 || i >= m->n_tensors) return TK_EINVAL;
+    const tk_tensor_desc *d = &m->tensors[i];
+    out->name = d->name;
+    out->type = tk_dtype_name(d->type);
+    out->n_dims = d->n_dims;
+    memcpy(out->ne, d->ne, sizeof out->ne);
+    out->nbytes = d->nbytes;
+    return TK_OK;
+}
+
+int tk_model_n_meta(const tk_model *m) { return m->gguf ? tk_gguf_n_kv(m->gguf) : 0; }
+
+int tk_model_meta(const tk_model *m, int i, const char **key, char *buf, size_t cap) {
+    if (!m->gguf || i < 0 || i >= tk_gguf_n_kv(m->gguf)) return TK_EINVAL;
+    *key = tk_gguf_key(m->gguf, i);
+    return tk_gguf_render(m->gguf, i, buf, cap);
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+int tk_tokenize(const tk_model *m, const char *text, size_t n, int flags, int32_t *ids, int cap,
+                tk_error *e) {
+    size_t bad;
+    if (!tk_utf8_valid(text, n, &bad))
+        return tk_err(e, TK_EINVAL, "text is not valid UTF-8 (bad byte 0x%02x at offset %zu)", (unsigned char)text[bad], bad);
+    if (n > (size_t)1 << 30) return tk_err(e, TK_EINVAL, "text is too long (%zu bytes)", n);
+    int add_bos = (flags & TK_TOKENIZE_ADD_BOS) && tk_vocab_bos(m->vocab) >= 0;
+    int r = tk_vocab_tokenize(m->vocab, text, n, add_bos, ids, cap);
+    return r < 0 ? -r : r;
+}
+
+int tk_token_piece(const tk_model *m, int32_t id, char *buf, int cap) {
+    return tk_vocab_piece(m->vocab, id, buf, cap);
+}
+
+const char *tk_token_text(const tk_model *m, int32_t id, int *len) {
+    *len = 0;
+    if (id < 0 || id >= m->info.n_vocab) return NULL;
+    return tk_vocab_text(m->vocab, id, len);
+}
+
+int tk_token_is_eog(const tk_model *m, int32_t id) {
+    if (m->bos_is_eog && id == m->info.bos) return 1;
+    return tk_vocab_is_eog(m->vocab, id);
+}

@@ -1,0 +1,57 @@
+/* model.h: a loaded model: hyper-parameters, vocabulary, and the weights
+ * bound by name (with expected type and shape) to views into the mapped
+ * file. Built by model.c from a GGUF or llama2.c reader; run by llama.c. */
+#ifndef TK_MODEL_MODEL_H
+#define TK_MODEL_MODEL_H
+
+#include "tick.h"
+#include "../base/mapfile.h"
+#include "../formats/gguf.h"
+#include "../formats/llama2c.h"
+#include "../tokenizer/vocab.h"
+
+/* A weight matrix: `rows` rows of `cols` elements (GGUF ne[0] = cols). */
+typedef struct tk_weight {
+    int type;
+    int64_t cols, rows;
+    const void *data;
+} tk_weight;
+
+typedef struct tk_layer {
+    tk_weight attn_norm;   /* [n_embd]                          F32 */
+    tk_weight wq;          /* [n_head*head_dim x n_embd]             */
+    tk_weight wk, wv;      /* [n_head_kv*head_dim x n_embd]          */
+    tk_weight wo;          /* [n_embd x n_head*head_dim]             */
+    tk_weight ffn_norm;    /* [n_embd]                          F32 */
+    tk_weight w_gate;      /* [n_ff x n_embd]                        */
+    tk_weight w_down;      /* [n_embd x n_ff]                        */
+    tk_weight w_up;        /* [n_ff x n_embd]                        */
+} tk_layer;
+
+/* Neutral tensor description (both readers produce a list of these). */
+typedef struct tk_tensor_desc {
+    const char *name;
+    int type, n_dims;
+    int64_t ne[4];
+    uint64_t nbytes;
+    const void *data;
+} tk_tensor_desc;
+
+struct tk_model {
+    tk_model_info info;
+    char arch[32], name[128], format[32];
+    tk_map map;
+    tk_gguf *gguf;       /* NULL for llama2.c */
+    tk_l2c l2c;          /* llama2.c tensors   */
+    int rope_pow;        /* angles by powf (llama2.c) vs ggml's recurrence */
+    int bos_is_eog;      /* llama2.c stories end at BOS                    */
+    tk_vocab *vocab;
+    int n_tensors;
+    tk_tensor_desc *tensors;
+    tk_weight tok_embd;    /* [n_vocab x n_embd] */
+    tk_weight output_norm; /* [n_embd]           */
+    tk_weight output;      /* [n_vocab x n_embd] (== tok_embd when tied) */
+    tk_layer *layers;
+};
+
+#endif

@@ -1,0 +1,87 @@
+/* session.c: one sequence: its buffers and KV cache (planned once, one
+ * allocation, nothing allocated inside a tick), prefill and decode. */
+#include "tick.h"
+#include "../base/status.h"
+#include "../model/llama.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tk_session {
+    tk_model *m;
+    tk_llama_state st;
+    void *mem;
+    int n_ctx, pos, n_threads;
+    int have_logits;
+};
+
+tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
+    const tk_model_info *I = tk_model_info_of(m);
+    int n_ctx = o ? o->n_ctx : 0;
+    if (n_ctx < 0) {
+        tk_err(e, TK_EINVAL, "context size %d is negative", n_ctx);
+        return NULL;
+    }
+    if (n_ctx == 0) n_ctx = I->n_ctx_train < TK_DEFAULT_CTX ? I->n_ctx_train : TK_DEFAULT_CTX;
+    if (n_ctx > (1 << 20)) {
+        tk_err(e, TK_EINVAL, "context size %d is larger than the maximum 1048576", n_ctx);
+        return NULL;
+    }
+    tk_session *s = calloc(1, sizeof *s);
+    size_t bytes = tk_llama_state_bytes(m, n_ctx);
+    void *mem = NULL;
+    if (!s || posix_memalign(&mem, 64, bytes) != 0) {
+        free(s);
+        tk_err(e, TK_ENOMEM, "cannot allocate %zu MiB for the session (context %d): try a smaller -c",
+               bytes >> 20, n_ctx);
+        return NULL;
+    }
+    memset(mem, 0, bytes);
+    s->m = m;
+    s->mem = mem;
+    s->n_ctx = n_ctx;
+    s->n_threads = o && o->n_threads > 0 ? o->n_threads : 1;
+    tk_llama_state_init(&s->st, m, n_ctx, mem);
+    return s;
+}
+
+void tk_session_free(tk_session *s) {
+    if (!s) return;
+    free(s->mem);
+    free(s);
+}
+
+int tk_session_n_ctx(const tk_session *s) { return s->n_ctx; }
+int tk_session_pos(const tk_session *s) { return s->pos; }
+
+void tk_session_reset(tk_session *s) {
+    s->pos = 0;
+    s->have_logits = 0;
+}
+
+static int check_ids(tk_session *s, const int32_t *ids, int n, tk_error *e) {
+    int nv = tk_n_vocab(s->m);
+    if (n < 0) return tk_err(e, TK_EINVAL, "negative token count %d", n);
+    if (n > s->n_ctx - s->pos)
+        return tk_err(e, TK_ECONTEXT, "context is full: %d tokens in the cache + %d new > context size %d (-c)",
+                      s->pos, n, s->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= nv)
+            return tk_err(e, TK_EINVAL, "token id %d is outside the vocabulary [0, %d)", ids[i], nv);
+    return TK_OK;
+}
+
+int tk_prefill(tk_session *s, const int32_t *ids, int n, tk_error *e) {
+    int rc = check_ids(s, ids, n, e);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        tk_llama_forward(s->m, &s->st, ids[i], s->pos, i == n - 1);
+        s->pos++;
+    }
+    if (n > 0) s->have_logits = 1;
+    return TK_OK;
+}
+
+int tk_decode(tk_session *s, int32_t id, tk_error *e) { return tk_prefill(s, &id, 1, e); }
+
+const float *tk_logits(const tk_session *s) { return s->have_logits ? s->st.logits : NULL; }

@@ -1,0 +1,95 @@
+/* dtype.h: the weight/activation type table.
+ *
+ * Type ids are GGUF's (ggml_type) so a file's type field indexes the table
+ * directly. Each entry says how many elements a block holds and how many
+ * bytes it takes, how to turn a row into floats and back, and how to take a
+ * dot product of a weight row with an activation row that was first
+ * converted to `vec_dot_type` (llama.cpp's scheme: Q8_0/Q4_0 weights meet
+ * Q8_0 activations, F16 meets F16, BF16 meets BF16, F32 meets F32).
+ *
+ * Types that are only known by size (K-quants, legacy Q4_1/Q5_x, ...) have
+ * NULL function pointers: a file that uses them can be inspected but not run
+ * until their kernels exist. */
+#ifndef TK_TENSOR_DTYPE_H
+#define TK_TENSOR_DTYPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum tk_dtype {
+    TK_F32 = 0,
+    TK_F16 = 1,
+    TK_Q4_0 = 2,
+    TK_Q4_1 = 3,
+    TK_Q5_0 = 6,
+    TK_Q5_1 = 7,
+    TK_Q8_0 = 8,
+    TK_Q8_1 = 9,
+    TK_Q2_K = 10,
+    TK_Q3_K = 11,
+    TK_Q4_K = 12,
+    TK_Q5_K = 13,
+    TK_Q6_K = 14,
+    TK_Q8_K = 15,
+    TK_I8 = 24,
+    TK_I16 = 25,
+    TK_I32 = 26,
+    TK_I64 = 27,
+    TK_F64 = 28,
+    TK_BF16 = 30,
+    TK_DTYPE_COUNT = 40,
+} tk_dtype;
+
+/* to_float / from_float: n is a multiple of block. */
+typedef void (*tk_to_float_fn)(const void *src, float *dst, int64_t n);
+typedef void (*tk_from_float_fn)(const float *src, void *dst, int64_t n);
+/* Dot product of one weight row (this type) with one activation row
+ * (vec_dot_type), n elements, n a multiple of block. */
+typedef float (*tk_vec_dot_fn)(int64_t n, const void *w, const void *x);
+
+typedef struct tk_dtype_traits {
+    const char *name;      /* "Q8_0"                                        */
+    int block;             /* elements per block                            */
+    int bytes;             /* bytes per block                               */
+    tk_to_float_fn to_float;
+    tk_from_float_fn from_float; /* reference quantizer (round as GGUF does) */
+    int vec_dot_type;      /* type the activation row is converted to       */
+    tk_vec_dot_fn vec_dot;
+} tk_dtype_traits;
+
+/* NULL for an id tick does not know. */
+const tk_dtype_traits *tk_dtype_get(int type);
+const char *tk_dtype_name(int type); /* "?" for unknown */
+/* Case-insensitive lookup by name ("q8_0"); -1 if unknown. */
+int tk_dtype_from_name(const char *name);
+
+/* Bytes of a row of n elements; 0 if n is not a multiple of the block or
+ * the type is unknown. */
+uint64_t tk_dtype_row_bytes(int type, int64_t n);
+
+/* Scalar half-precision conversions (IEEE binary16 and bfloat16), exact
+ * round-to-nearest-even like ggml's reference. */
+float tk_f16_to_f32(uint16_t h);
+uint16_t tk_f32_to_f16(float f);
+float tk_bf16_to_f32(uint16_t h);
+uint16_t tk_f32_to_bf16(float f);
+
+/* Block layouts, exactly as in GGUF files (little-endian).
+ *
+ *  Q8_0, 32 elements, 34 bytes:   x[i] = d * qs[i]
+ *  +--------+----------------------------------+
+ *  | d: f16 | qs[32]: int8                     |
+ *  +--------+----------------------------------+
+ *
+ *  Q4_0, 32 elements, 18 bytes:   x[i] = d * (q[i] - 8)
+ *  +--------+----------------------------------+
+ *  | d: f16 | qs[16]: low nibble = q[j],       |
+ *  |        |         high nibble = q[j + 16]  |
+ *  +--------+----------------------------------+
+ */
+typedef struct { uint16_t d; int8_t qs[32]; } tk_block_q8_0;
+typedef struct { uint16_t d; uint8_t qs[16]; } tk_block_q4_0;
+_Static_assert(sizeof(tk_block_q8_0) == 34, "Q8_0 block is 34 bytes");
+_Static_assert(sizeof(tk_block_q4_0) == 18, "Q4_0 block is 18 bytes");
+
+#endif

@@ -1,0 +1,94 @@
+/* ops.c: scalar reference kernels (see ops.h). */
+#include "ops.h"
+#include "dtype.h"
+#include "../base/status.h"
+
+#include <math.h>
+#include <string.h>
+
+void tk_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float mean = (float)(ss / n);
+    float scale = 1.0f / sqrtf(mean + eps);
+    if (w)
+        for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+    else
+        for (int i = 0; i < n; i++) out[i] = x[i] * scale;
+}
+
+/* cs[2i], cs[2i+1] = cos, sin of pos * base^(-2i/rope_dim).
+ * use_pow: compute each angle with powf (llama2.c's run.c); otherwise by
+ * repeated multiplication with base^(-2/rope_dim) (ggml's rope), so each
+ * engine's golden logits are reproduced to the last bits. */
+void tk_rope_angles(float *cs, int rope_dim, int pos, float base, int use_pow) {
+    float theta_scale = powf(base, -2.0f / (float)rope_dim);
+    float theta = (float)pos;
+    for (int i = 0; i < rope_dim / 2; i++) {
+        float a = theta;
+        if (use_pow) a = (float)pos * (1.0f / powf(base, (float)(2 * i) / (float)rope_dim));
+        cs[2 * i] = cosf(a);
+        cs[2 * i + 1] = sinf(a);
+        theta *= theta_scale;
+    }
+}
+
+/* x: [n_heads][head_dim]; rotates the first rope_dim dims of each head. */
+void tk_rope(float *x, int n_heads, int head_dim, int rope_dim, const float *cs) {
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int i = 0; i < rope_dim; i += 2) {
+            float c = cs[i], s = cs[i + 1];
+            float x0 = v[i], x1 = v[i + 1];
+            v[i] = x0 * c - x1 * s;
+            v[i + 1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void tk_softmax(float *x, int n) {
+    float max = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+void tk_swiglu(float *gate, const float *up, int n) {
+    for (int i = 0; i < n; i++) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+size_t tk_act_bytes(int wtype, int64_t cols) {
+    const tk_dtype_traits *t = tk_dtype_get(wtype);
+    TK_ASSERT(t && t->vec_dot);
+    return (size_t)tk_dtype_row_bytes(t->vec_dot_type, cols);
+}
+
+void tk_act_convert(int wtype, const float *x, int64_t cols, void *xq) {
+    const tk_dtype_traits *t = tk_dtype_get(wtype);
+    const tk_dtype_traits *a = tk_dtype_get(t->vec_dot_type);
+    if (t->vec_dot_type == TK_F32) memcpy(xq, x, (size_t)cols * sizeof(float));
+    else a->from_float(x, xq, cols);
+}
+
+void tk_matvec_rows(int wtype, const void *W, int64_t cols, const void *xq, float *y,
+                    int64_t r0, int64_t r1) {
+    const tk_dtype_traits *t = tk_dtype_get(wtype);
+    size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const unsigned char *w = (const unsigned char *)W;
+    for (int64_t r = r0; r < r1; r++) y[r] = t->vec_dot(cols, w + (size_t)r * rb, xq);
+}
+
+void tk_get_row(int wtype, const void *W, int64_t cols, int64_t row, float *out) {
+    const tk_dtype_traits *t = tk_dtype_get(wtype);
+    size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    t->to_float((const unsigned char *)W + (size_t)row * rb, out, cols);
+}

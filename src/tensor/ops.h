@@ -1,0 +1,42 @@
+/* ops.h: the scalar reference kernels the forward pass is made of.
+ *
+ * Shapes are in elements. A weight matrix W is stored as GGUF stores it:
+ * `rows` rows of `cols` elements each (ne[0] = cols), row-major, in its
+ * dtype's blocks; y = W x reads every row once. These are the oracles that
+ * the SIMD kernels of a later issue are tested against. */
+#ifndef TK_TENSOR_OPS_H
+#define TK_TENSOR_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* out[n] = x[n] / sqrt(mean(x^2) + eps) * w[n]      (w may be NULL: no scale) */
+void tk_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+
+/* Rotary position embedding, "normal" (GPT-J style, adjacent pairs) layout as
+ * used by Llama GGUF files and llama2.c: for each head, pairs (2i, 2i+1) with
+ * i < rope_dim/2 are rotated by pos * base^(-2i/rope_dim). cs holds the
+ * precomputed cos/sin pairs for one position (tk_rope_angles). */
+void tk_rope_angles(float *cs, int rope_dim, int pos, float base, int use_pow);
+void tk_rope(float *x, int n_heads, int head_dim, int rope_dim, const float *cs);
+
+/* In-place softmax of x[n] (max-subtracted, sum in double). */
+void tk_softmax(float *x, int n);
+
+/* gate[n] = silu(gate) * up   (SwiGLU) */
+void tk_swiglu(float *gate, const float *up, int n);
+
+/* Activation conversion for matvec: x[cols] (f32) -> the weight type's
+ * vec_dot_type. tk_act_bytes says how many bytes xq needs. */
+size_t tk_act_bytes(int wtype, int64_t cols);
+void tk_act_convert(int wtype, const float *x, int64_t cols, void *xq);
+
+/* y[r] = dot(W row r, x) for r in [r0, r1): W is `rows x cols` of type
+ * wtype, xq is x already converted by tk_act_convert. */
+void tk_matvec_rows(int wtype, const void *W, int64_t cols, const void *xq, float *y,
+                    int64_t r0, int64_t r1);
+
+/* out[cols] = row `row` of W as floats (embedding lookup). */
+void tk_get_row(int wtype, const void *W, int64_t cols, int64_t row, float *out);
+
+#endif

@@ -1,0 +1,73 @@
+/* vocab.h: the vocabulary and the SentencePiece-style tokenizer.
+ *
+ * A tk_vocab holds the token texts (as GGUF stores them: "▁" U+2581 for a
+ * space, byte-fallback tokens as "<0xNN>"), scores and types, the special
+ * ids, and a hash from text to id. It is built from a GGUF file's
+ * tokenizer.ggml.* keys or from a llama2.c tokenizer.bin (whose pieces are
+ * mapped to the GGUF conventions so one tokenizer serves both). */
+#ifndef TK_TOKENIZER_VOCAB_H
+#define TK_TOKENIZER_VOCAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tick.h"
+#include "../formats/gguf.h"
+
+/* Token types as in GGUF tokenizer.ggml.token_type. */
+enum {
+    TK_TOKEN_NORMAL = 1, TK_TOKEN_UNKNOWN = 2, TK_TOKEN_CONTROL = 3,
+    TK_TOKEN_USER_DEFINED = 4, TK_TOKEN_UNUSED = 5, TK_TOKEN_BYTE = 6,
+};
+
+typedef struct tk_vocab tk_vocab;
+
+/* From GGUF metadata (tokenizer.ggml.model must be "llama" for now; other
+ * models give TK_EUNSUPPORTED with a message naming the model). */
+int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e);
+/* From a llama2.c tokenizer.bin buffer; n_vocab is the model's vocabulary
+ * size (the file must hold exactly that many tokens). */
+int tk_vocab_from_llama2c(tk_vocab **out, const void *data, size_t size, int n_vocab, tk_error *e);
+void tk_vocab_free(tk_vocab *v);
+
+int tk_vocab_n(const tk_vocab *v);
+int tk_vocab_bos(const tk_vocab *v);   /* -1 if none */
+int tk_vocab_eos(const tk_vocab *v);   /* -1 if none */
+int tk_vocab_add_bos(const tk_vocab *v);
+int tk_vocab_is_eog(const tk_vocab *v, int32_t id); /* EOS, EOT, ... */
+const char *tk_vocab_text(const tk_vocab *v, int32_t id, int *len);
+float tk_vocab_score(const tk_vocab *v, int32_t id);
+int tk_vocab_type(const tk_vocab *v, int32_t id);
+const char *tk_vocab_model_name(const tk_vocab *v); /* "llama" */
+
+/* Tokenize len bytes of text (special-token text is treated as plain text).
+ * Returns the number of ids written; if more than cap are needed, returns
+ * -(needed). Invalid UTF-8 bytes are encoded through byte fallback.
+ * As in llama.cpp, USER_DEFINED tokens (not CONTROL ones) found in the text
+ * are still split out as single tokens. Out of memory, or len over about
+ * 700 MB: returns -INT_MAX. */
+int tk_vocab_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos,
+                      int32_t *ids, int cap);
+
+/* Decoded bytes of one token: "▁" -> " ", "<0xNN>" -> that byte, control
+ * and unknown-type tokens -> "" . Returns the full length (may exceed cap,
+ * then the output is truncated). */
+int tk_vocab_piece(const tk_vocab *v, int32_t id, char *buf, int cap);
+
+/* 1 if s[0..n) is valid UTF-8; otherwise 0 and *bad_at is the offset of
+ * the first invalid byte. */
+int tk_utf8_valid(const char *s, size_t n, size_t *bad_at);
+
+/* Streaming output that never emits half a multi-byte character: push
+ * bytes, get back the prefix that is complete. */
+typedef struct tk_utf8_stream {
+    unsigned char pend[4];
+    int n_pend;
+} tk_utf8_stream;
+/* Appends the complete part of pend+in to out (cap >= n + 4), keeps the
+ * incomplete tail; invalid sequences are passed through byte by byte.
+ * Returns bytes written to out. */
+int tk_utf8_stream_push(tk_utf8_stream *s, const char *in, int n, char *out);
+/* Flush whatever is pending (at the end of generation). */
+int tk_utf8_stream_flush(tk_utf8_stream *s, char *out);
+
+#endif

@@ -1,0 +1,184 @@
+/* test_cli.c: the `tick` command end to end: text identical to the
+ * reference engines', tokenize/inspect output, and every bad flag or input
+ * answered with one clear line and a non-zero exit. */
+#include "t.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GGUF "../shared/models/stories260K.gguf"
+#define BIN "../shared/models/stories260K.bin"
+#define TOK "../shared/models/tok512.bin"
+
+static const char *tick(void) {
+    const char *t = getenv("TICK");
+    return t ? t : "./tick";
+}
+
+/* Run `tick ARGS`, stdout only (stderr to a file); returns malloc'd stdout. */
+static char *run(const char *args, int *status, char **err) {
+    char cmd[4096], errf[512];
+    snprintf(errf, sizeof errf, "%s/stderr.txt", t_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", tick(), args, errf);
+    char *out = t_run_cmd(cmd, status);
+    if (err) *err = t_read(errf, NULL);
+    return out;
+}
+
+static int one_line(const char *s) {
+    size_t n = strlen(s);
+    return n > 0 && s[n - 1] == '\n' && memchr(s, '\n', n - 1) == NULL;
+}
+
+static void test_run_matches_llama2c(void) {
+    const char *j = t_shared("golden/stories260K.llama2c.json", "13060e7cd2c9e6c7a7588de4d264061ed3aeb49c9c3e8068096e51ba812de51b");
+    if (!j || !t_shared("models/stories260K.bin", NULL) || !t_shared("models/tok512.bin", NULL)) T_SKIP("fixtures absent");
+    char *js = t_read(j, NULL);
+    cJSON *root = cJSON_Parse(js);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
+        const char *prompt = cJSON_GetObjectItem(c, "prompt")->valuestring;
+        const char *want = cJSON_GetObjectItem(c, "text")->valuestring;
+        int steps = cJSON_GetObjectItem(c, "steps")->valueint;
+        int np = cJSON_GetArraySize(cJSON_GetObjectItem(c, "prompt_ids"));
+        char args[1024];
+        snprintf(args, sizeof args, "run -m " BIN " -z " TOK " -p '%s' -n %d --temp 0", prompt, steps - np + 1);
+        int st;
+        char *err, *out = run(args, &st, &err);
+        T_CHECK(st == 0, "exit %d: %s", st, err);
+        T_CHECK(out && strcmp(out, want) == 0, "text differs from llama2.c's:\n--- got\n%s\n--- want\n%s", out, want);
+        T_CHECK(err && strstr(err, "prompt:") && strstr(err, "tok/s") && one_line(err), "summary line: %s", err);
+        free(out), free(err);
+    }
+    cJSON_Delete(root);
+    free(js);
+}
+
+static void test_run_matches_llamacpp(void) {
+    const char *j = t_shared("golden/stories260K.llamacpp.json", "0c29a82664b5dc13f582a21879d0edb97f8da8d6908864377f20068d3340cb92");
+    if (!j || !t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    char *js = t_read(j, NULL);
+    cJSON *root = cJSON_Parse(js);
+    const char *hex = cJSON_GetObjectItem(root, "greedy_text_hex")->valuestring;
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(root, "greedy_ids"));
+    char want[4096];
+    size_t w = (size_t)snprintf(want, sizeof want, "Once upon a time");
+    for (size_t i = 0; hex[2 * i] && w < sizeof want - 2; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        want[w++] = (char)v;
+    }
+    want[w++] = '\n';
+    want[w] = 0;
+    char args[256];
+    snprintf(args, sizeof args, "run -m " GGUF " -p 'Once upon a time' -n %d --temp 0", n);
+    int st;
+    char *out = run(args, &st, NULL);
+    T_CHECK(st == 0 && out && strcmp(out, want) == 0, "text differs from llama.cpp's:\n--- got\n%s\n--- want\n%s", out, want);
+    free(out);
+    cJSON_Delete(root);
+    free(js);
+}
+
+static void test_tokenize_inspect(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    int st;
+    char *out = run("tokenize -m " GGUF " -p 'Once upon a time'", &st, NULL);
+    T_CHECK(st == 0 && out && strcmp(out, "1 403 407 261 378\n") == 0, "tokenize: %s", out);
+    free(out);
+    out = run("tokenize -m " GGUF " -p 'Once upon a time' --no-bos --pieces", &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "403 '\xe2\x96\x81Once'") && !strstr(out, "'<s>'"), "pieces: %s", out);
+    free(out);
+    out = run("inspect " GGUF, &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "n_embd 64") && strstr(out, "n_layer 5") &&
+            strstr(out, "token_embd.weight") && strstr(out, "blk.4.ffn_down.weight") && strstr(out, "tokenizer.ggml.tokens"),
+            "inspect: %s", out);
+    free(out);
+    if (!t_shared("models/stories260K.bin", NULL)) return;
+    out = run("inspect " BIN " -z " TOK, &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "llama2.c v0") && strstr(out, "n_head_kv 4"), "inspect .bin: %s", out);
+    free(out);
+}
+
+static void test_seeded_sampling(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    int s1, s2, s3;
+    char *a = run("run -m " GGUF " -p 'Once' -n 40 -s 42 --temp 1", &s1, NULL);
+    char *b = run("run -m " GGUF " -p 'Once' -n 40 -s 42 --temp 1", &s2, NULL);
+    char *c = run("run -m " GGUF " -p 'Once' -n 40 -s 43 --temp 1", &s3, NULL);
+    T_CHECK(s1 == 0 && s2 == 0 && s3 == 0 && a && b && c, "runs succeed");
+    T_CHECK(a && b && strcmp(a, b) == 0, "same seed, same text");
+    T_CHECK(a && c && strcmp(a, c) != 0, "another seed, other text");
+    free(a), free(b), free(c);
+}
+
+static void test_context_full(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    int st;
+    char *err, *out = run("run -m " GGUF " -p 'Once upon a time' -c 16 -n 100 --temp 0", &st, &err);
+    T_CHECK(st == 0, "context full is a normal stop (exit %d)", st);
+    T_CHECK(err && strstr(err, "context is full"), "says so: %s", err);
+    T_CHECK(err && strstr(err, "generated: 12 tokens"), "5 prompt + 11 decoded fill 16; the 12th is sampled from the last: %s", err);
+    free(out), free(err);
+    out = run("run -m " GGUF " -p 'Once upon a time there was a little girl named Lily' -c 4", &st, &err);
+    T_CHECK(st != 0 && err && one_line(err) && strstr(err, "context"), "prompt longer than context: %d %s", st, err);
+    free(out), free(err);
+}
+
+static void test_bad_flags(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    static const struct { const char *args, *word; int code; } cases[] = {
+        {"run -m " GGUF " --bogus", "--bogus", 2},
+        {"run -m " GGUF " -n abc", "-n", 2},
+        {"run -m " GGUF " -n -5", "-n", 2},
+        {"run -m " GGUF " --temp -1", "--temp", 2},
+        {"run -m " GGUF " --temp nan", "--temp", 2},
+        {"run -m " GGUF " --top-p 1.5", "--top-p", 2},
+        {"run -m " GGUF " --min-p -0.1", "--min-p", 2},
+        {"run -m " GGUF " --top-k -3", "--top-k", 2},
+        {"run -m " GGUF " -c 99999999999", "-c", 2},
+        {"run -m " GGUF " -t 0", "-t", 2},
+        {"run -m " GGUF " -s -1", "-s", 2},
+        {"run -m " GGUF " --repeat-penalty 0", "--repeat-penalty", 2},
+        {"run -m " GGUF " -p", "needs a value", 2},
+        {"run -p hello", "model", 2},
+        {"run -m /nonexistent/model.gguf", "/nonexistent/model.gguf", 1},
+        {"run -m " TOK, "tok512.bin", 1},
+        {"run -m " BIN " -z /nonexistent/tok.bin", "/nonexistent/tok.bin", 1},
+        {"run -m " BIN " -z ../shared/models/llama2-tokenizer.bin", "tokens", 1},
+        {"run -m " GGUF " -f /nonexistent/prompt.txt", "prompt.txt", 1},
+        {"frobnicate", "frobnicate", 2},
+        {"inspect", "model", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int st;
+        char *err, *out = run(cases[i].args, &st, &err);
+        T_CHECK(st == cases[i].code && err && one_line(err) && strstr(err, cases[i].word),
+                "`tick %s`: exit %d (want %d), stderr: %s", cases[i].args, st, cases[i].code, err ? err : "(none)");
+        free(out), free(err);
+    }
+}
+
+static void test_invalid_utf8_prompt(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    char path[512], args[1024];
+    snprintf(path, sizeof path, "%s/bad-prompt.txt", t_tmpdir());
+    t_write(path, "Once \xff\xfe upon", 11);
+    snprintf(args, sizeof args, "run -m " GGUF " -f %s -n 4", path);
+    int st;
+    char *err, *out = run(args, &st, &err);
+    T_CHECK(st == 1 && err && one_line(err) && strstr(err, "UTF-8"), "invalid UTF-8: %d %s", st, err);
+    free(out), free(err);
+}
+
+int main(void) {
+    T_RUN(test_run_matches_llama2c);
+    T_RUN(test_run_matches_llamacpp);
+    T_RUN(test_tokenize_inspect);
+    T_RUN(test_seeded_sampling);
+    T_RUN(test_context_full);
+    T_RUN(test_bad_flags);
+    T_RUN(test_invalid_utf8_prompt);
+    return t_done();
+}
