@@ -59,7 +59,7 @@ int cmd_run(int argc, char **argv) {
     const char *why = "limit (-n)";
     for (;;) {
         if (o.n_predict >= 0 && n_gen >= o.n_predict) break;
-        int32_t id = tk_sampler_sample(smp, tk_logits(s));
+        int32_t id = tk_session_sample(s, smp);
         tk_sampler_accept(smp, id);
         if (tk_token_is_eog(m, id)) { why = "end of generation token"; break; }
         int len = tk_token_piece(m, id, piece, (int)sizeof piece);

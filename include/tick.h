@@ -102,7 +102,9 @@ int tk_token_is_eog(const tk_model *m, int32_t id);
 
 typedef struct tk_session_opts {
     int n_ctx;     /* 0: min(model context, TK_DEFAULT_CTX)           */
-    int n_threads; /* 0: default                                      */
+    int n_threads; /* 0: 1 thread                                     */
+    int clock;     /* account for every op of every tick (tk_clock)   */
+    int trace;     /* also keep a per-thread trace of every op slice  */
 } tk_session_opts;
 
 #define TK_DEFAULT_CTX 4096
@@ -119,6 +121,15 @@ int tk_prefill(tk_session *s, const int32_t *ids, int n, tk_error *e);
 /* Feed one token: one tick. */
 int tk_decode(tk_session *s, int32_t id, tk_error *e);
 const float *tk_logits(const tk_session *s);
+const tk_model *tk_session_model(const tk_session *s);
+/* Sample the next token from the session's logits; with the clock on, the
+ * time is accounted to the tick's execute stage. -1 if no logits yet. */
+int32_t tk_session_sample(tk_session *s, tk_sampler *smp);
+
+/* The clock of a session made with opts.clock (NULL otherwise); read it
+ * with the functions of src/clock/report.h. */
+typedef struct tk_clock tk_clock;
+const tk_clock *tk_session_clock(const tk_session *s);
 int tk_n_vocab(const tk_model *m);
 
 /* ---- sampling ------------------------------------------------------------ */

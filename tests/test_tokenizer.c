@@ -5,6 +5,7 @@
  * its forms (tok512.bin, stories260K.gguf), and the Llama 2 vocab in
  * llama2.c form (llama2-tokenizer.bin). Fixtures are checked by SHA-256. */
 #include "t.h"
+#include "util_gguf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -631,6 +632,169 @@ static void test_utf8_stream(void) {
     }
 }
 
+/* ---- synthetic GGUF vocabularies (tests/util_gguf.h) ------------------------------ */
+
+#define SP "\xe2\x96\x81"
+
+/* A vocab from tokens (+ optional scores, types) and a few extra keys;
+ * returns the tk_vocab_from_gguf status, *out the vocab (or NULL). */
+typedef struct {
+    const char *model;         /* NULL: no tokenizer.ggml.model key */
+    const char *const *tok;
+    int n;
+    const float *score;        /* NULL: no key */
+    int n_score;
+    const int32_t *type;       /* NULL: no key */
+    int n_type;
+    int add_space_prefix;      /* -1: no key */
+    int add_bos;               /* -1: no key */
+    int64_t bos;               /* -1: no key; else written as u32 */
+    const char *name;          /* general.name, NULL: none */
+} synth;
+
+static int synth_vocab(const synth *sy, tk_vocab **out, tk_error *e) {
+    tg_builder *b = tg_new(3);
+    tg_kv_str(b, "general.architecture", "llama");
+    if (sy->name) tg_kv_str(b, "general.name", sy->name);
+    if (sy->model) tg_kv_str(b, "tokenizer.ggml.model", sy->model);
+    if (sy->tok) tg_kv_arr_str(b, "tokenizer.ggml.tokens", sy->tok, (size_t)sy->n);
+    if (sy->score) tg_kv_arr_f32(b, "tokenizer.ggml.scores", sy->score, (size_t)sy->n_score);
+    if (sy->type) tg_kv_arr_i32(b, "tokenizer.ggml.token_type", sy->type, (size_t)sy->n_type);
+    if (sy->add_space_prefix >= 0) tg_kv_bool(b, "tokenizer.ggml.add_space_prefix", sy->add_space_prefix);
+    if (sy->add_bos >= 0) tg_kv_bool(b, "tokenizer.ggml.add_bos_token", sy->add_bos);
+    if (sy->bos >= 0) tg_kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)sy->bos);
+    tg_kv_u32(b, "tokenizer.ggml.eos_token_id", 2);
+    size_t size;
+    unsigned char *data = tg_bytes(b, &size);
+    tg_free(b);
+    tk_gguf *g = NULL;
+    *out = NULL;
+    int rc = tk_gguf_parse(&g, data, size, e);
+    if (rc == TK_OK) {
+        rc = tk_vocab_from_gguf(out, g, e);
+        tk_gguf_free(g);
+    }
+    free(data);
+    return rc;
+}
+
+static int tok_is(const tk_vocab *v, const char *text, int bos, const int32_t *want, int nw) {
+    int n;
+    int32_t *ids = tok(v, text, strlen(text), bos, &n);
+    int ok = ids_eq(ids, n, want, nw);
+    if (!ok) {
+        printf("  '%s' ->", text);
+        for (int k = 0; k < n; k++) printf(" %d", ids[k]);
+        printf("\n");
+    }
+    free(ids);
+    return ok;
+}
+
+static void test_synthetic(void) {
+    static const char *const toks[] = {"<unk>", "<s>", "</s>", SP, "a", "b", "ab", SP "ab", "<0x41>",
+                                       "<|im_end|>", "<|user|>", "c", "bc", ""};
+    static const int32_t types[15] = {2, 3, 3, 1, 1, 1, 1, 1, 6, 3, 4, 1, 1, 1, 1}; /* one spare */
+    float sc[14] = {0};
+    synth sy = {"llama", toks, 14, sc, 14, types, 14, -1, -1, -1, NULL};
+    tk_vocab *v;
+    tk_error e = {0};
+    int rc = synth_vocab(&sy, &v, &e);
+    T_CHECK(rc == TK_OK, "%d %s", rc, e.msg);
+    if (rc) return;
+    T_CHECK(tk_vocab_bos(v) == 1 && tk_vocab_eos(v) == 2 && tk_vocab_add_bos(v), "defaults");
+    T_CHECK(tk_vocab_is_eog(v, 2) && tk_vocab_is_eog(v, 9) && !tk_vocab_is_eog(v, 10), "eog: eos and <|im_end|>");
+    T_CHECK(tok_is(v, "ab", 1, (const int32_t[]){1, 7}, 2), "'ab' with BOS");
+    T_CHECK(tok_is(v, "A", 0, (const int32_t[]){3, 8}, 2), "byte fallback");
+    T_CHECK(tok_is(v, "d", 0, (const int32_t[]){3, 0}, 2), "no byte token: UNK");
+    /* equal scores: the leftmost pair merges first */
+    T_CHECK(tok_is(v, "xabc", 0, (const int32_t[]){3, 0, 6, 11}, 4), "tie -> leftmost");
+    T_CHECK(tok_is(v, "<|user|>ab", 0, (const int32_t[]){10, 7}, 2), "user-defined split, then the space prefix");
+    T_CHECK(tok_is(v, "ab<|user|>", 0, (const int32_t[]){7, 10}, 2), "user-defined at the end");
+    /* control-token text stays text */
+    int n;
+    int32_t *ids = tok(v, "<|im_end|>", 10, 0, &n);
+    for (int k = 0; k < n; k++) T_CHECK(ids[k] != 9, "control token from text");
+    free(ids);
+    int l;
+    T_CHECK(tk_vocab_text(v, 13, &l) != NULL && l == 0, "empty token text kept");
+    char buf[8];
+    T_CHECK(tk_vocab_piece(v, 13, buf, sizeof buf) == 0 && tk_vocab_piece(v, 10, buf, sizeof buf) == 8, "pieces");
+    tk_vocab_free(v);
+
+    /* a higher score wins over position */
+    sc[12] = 1.0f;
+    rc = synth_vocab(&sy, &v, &e);
+    T_CHECK(rc == TK_OK && tok_is(v, "xabc", 0, (const int32_t[]){3, 0, 4, 12}, 4), "score order");
+    tk_vocab_free(v);
+    sc[12] = 0;
+
+    /* no space prefix, no BOS, no scores, no types */
+    synth s2 = {"llama", toks, 13, NULL, 0, NULL, 0, 0, 0, -1, NULL};
+    rc = synth_vocab(&s2, &v, &e);
+    T_CHECK(rc == TK_OK, "%s", e.msg);
+    if (v) {
+        T_CHECK(!tk_vocab_add_bos(v) && tk_vocab_type(v, 0) == TK_TOKEN_NORMAL && tk_vocab_score(v, 4) == 0, "flags");
+        T_CHECK(tok_is(v, "ab", 0, (const int32_t[]){6}, 1), "no prefix");
+        T_CHECK(tok_is(v, "a b", 0, (const int32_t[]){4, 3, 5}, 3), "inner space");
+        T_CHECK(!tk_vocab_is_eog(v, 9), "NORMAL <|im_end|> is text, not EOG");
+    }
+    tk_vocab_free(v);
+
+    /* Phi-3 rule: whitespace after a user-defined token is dropped */
+    synth s3 = sy;
+    s3.name = "Phi3";
+    rc = synth_vocab(&s3, &v, &e);
+    T_CHECK(rc == TK_OK && tok_is(v, "<|user|> \n ab", 0, (const int32_t[]){10, 7}, 2), "phi3 rstrip");
+    tk_vocab_free(v);
+    rc = synth_vocab(&sy, &v, &e);
+    T_CHECK(rc == TK_OK && tok_is(v, "<|user|> ab", 0, (const int32_t[]){10, 3, 7}, 3), "no rstrip otherwise");
+    tk_vocab_free(v);
+
+    /* user-defined tokens: the longest is split out first */
+    static const char *const udt[] = {"<unk>", "<s>", "</s>", SP, "xy", "xyz", "z"};
+    static const int32_t udty[] = {2, 3, 3, 1, 4, 4, 1};
+    synth s5 = {"llama", udt, 7, NULL, 0, udty, 7, -1, -1, -1, NULL};
+    rc = synth_vocab(&s5, &v, &e);
+    T_CHECK(rc == TK_OK && tok_is(v, "xyzxy", 0, (const int32_t[]){5, 4}, 2), "longest first");
+    T_CHECK(rc == TK_OK && tok_is(v, "z xy", 0, (const int32_t[]){3, 6, 3, 4}, 4), "raw text before");
+    tk_vocab_free(v);
+
+    /* special ids: out of range or "none" keep the default */
+    synth s4 = sy;
+    s4.bos = 0xFFFFFFFFu;
+    rc = synth_vocab(&s4, &v, &e);
+    T_CHECK(rc == TK_OK && tk_vocab_bos(v) == 1, "bos 0xFFFFFFFF");
+    tk_vocab_free(v);
+    s4.bos = 5;
+    rc = synth_vocab(&s4, &v, &e);
+    T_CHECK(rc == TK_OK && tk_vocab_bos(v) == 5, "bos 5");
+    tk_vocab_free(v);
+
+    /* errors */
+    synth bad = sy;
+    bad.model = "gpt2";
+    T_CHECK(synth_vocab(&bad, &v, &e) == TK_EUNSUPPORTED && !v && strstr(e.msg, "'gpt2' is not supported"), "%s", e.msg);
+    bad = sy, bad.model = NULL;
+    T_CHECK(synth_vocab(&bad, &v, &e) == TK_EFORMAT && !v, "no model: %s", e.msg);
+    bad = sy, bad.tok = NULL;
+    T_CHECK(synth_vocab(&bad, &v, &e) == TK_EFORMAT && !v, "no tokens: %s", e.msg);
+    bad = sy, bad.n_score = 13;
+    T_CHECK(synth_vocab(&bad, &v, &e) == TK_EFORMAT && !v && strstr(e.msg, "scores"), "scores: %s", e.msg);
+    bad = sy, bad.n_type = 15;
+    T_CHECK(synth_vocab(&bad, &v, &e) == TK_EFORMAT && !v && strstr(e.msg, "token_type"), "types: %s", e.msg);
+    static const char *const dup[] = {"<unk>", "<s>", "</s>", "a", "b", "a"};
+    bad = (synth){"llama", dup, 6, NULL, 0, NULL, 0, -1, -1, -1, NULL};
+    T_CHECK(synth_vocab(&bad, &v, &e) == TK_EFORMAT && !v && strstr(e.msg, "duplicate"), "dup: %s", e.msg);
+    static const char *const one[] = {"a"};
+    bad = (synth){"llama", one, 1, NULL, 0, NULL, 0, -1, -1, -1, NULL};
+    rc = synth_vocab(&bad, &v, &e);
+    T_CHECK(rc == TK_OK && tk_vocab_bos(v) == -1 && !tk_vocab_add_bos(v) && tk_vocab_eos(v) == -1, "1 token: %s", e.msg);
+    /* no BOS to add; "▁" has no token and no byte tokens: 3 x UNK, then a */
+    T_CHECK(rc == TK_OK && tok_is(v, "a", 1, (const int32_t[]){0, 0, 0, 0}, 4), "no BOS to add");
+    tk_vocab_free(v);
+}
+
 int main(void) {
     T_RUN(test_utf8_valid);
     T_RUN(test_utf8_stream);
@@ -643,5 +807,6 @@ int main(void) {
     T_RUN(test_phi3_specials);
     T_RUN(test_unsupported_model);
     T_RUN(test_bad_llama2c);
+    T_RUN(test_synthetic);
     return t_done();
 }

@@ -191,17 +191,22 @@ static int skip_value(cur *c, uint32_t t, int depth) {
     return TK_OK;
 }
 
-/* A view of a validated value of type t starting at p, at most avail bytes. */
-static int make_value(int t, const unsigned char *p, uint64_t avail, tk_gguf_value *v) {
+/* Bytes taken by the (validated) value of type t at p, at most avail; 0 if
+ * it does not fit (every value takes at least one byte). Walks arrays of
+ * strings or arrays, so callers use it once per element. */
+static uint64_t value_size(int t, const unsigned char *p, uint64_t avail) {
     cur c = {p, avail, 0, NULL, ""};
+    return skip_value(&c, (uint32_t)t, 0) == TK_OK ? c.pos : 0;
+}
+
+/* A view of the value of type t at p that takes size bytes. */
+static void view(int t, const unsigned char *p, uint64_t size, tk_gguf_value *v) {
     memset(v, 0, sizeof *v);
     v->type = t;
-    if (skip_value(&c, (uint32_t)t, 0) != TK_OK) return TK_EINVAL;
     v->p = p;
-    v->size = c.pos;
+    v->size = size;
     if (t == TK_GGUF_STRING) v->n = le64(p), v->p = p + 8, v->size -= 8;
     if (t == TK_GGUF_ARRAY) v->elem_type = (int)le32(p), v->n = le64(p + 4), v->p = p + 12, v->size -= 12;
-    return TK_OK;
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -262,15 +267,14 @@ static int parse_kv(tk_gguf *g, cur *c, uint64_t n_kv) {
         kv->vsize = c->pos - start;
         if (t != TK_GGUF_ARRAY) continue;
         /* Index the elements of an array of strings or of arrays. */
-        tk_gguf_value a, el;
-        make_value(kv->type, kv->v, kv->vsize, &a);
+        tk_gguf_value a;
+        view(kv->type, kv->v, kv->vsize, &a);
         if (type_size((uint32_t)a.elem_type) != 0 || a.n == 0) continue;
         if (!(kv->elem = malloc(a.n * sizeof *kv->elem))) return tk_err(c->e, TK_ENOMEM, "%s: out of memory", c->what);
         const unsigned char *p = a.p, *end = a.p + a.size;
         for (uint64_t j = 0; j < a.n; j++) {
             kv->elem[j] = p;
-            make_value(a.elem_type, p, (uint64_t)(end - p), &el);
-            p = el.p + el.size;
+            p += value_size(a.elem_type, p, (uint64_t)(end - p));
         }
     }
     return TK_OK;
@@ -477,19 +481,28 @@ int tk_gguf_kv_type(const tk_gguf *g, int i) { return i >= 0 && i < g->n_kv ? g-
 
 int tk_gguf_value_of(const tk_gguf *g, int i, tk_gguf_value *v) {
     if (i < 0 || i >= g->n_kv) return TK_EINVAL;
-    return make_value(g->kv[i].type, g->kv[i].v, g->kv[i].vsize, v);
+    view(g->kv[i].type, g->kv[i].v, g->kv[i].vsize, v);
+    return TK_OK;
 }
 
 int tk_gguf_value_elem(const tk_gguf_value *a, uint64_t i, tk_gguf_value *out) {
     if (a->type != TK_GGUF_ARRAY || i >= a->n) return TK_EINVAL;
     int es = type_size((uint32_t)a->elem_type);
     if (es < 0) return TK_EINVAL;
-    if (es > 0) return i < a->size / (uint64_t)es ? make_value(a->elem_type, a->p + i * (uint64_t)es, (uint64_t)es, out) : TK_EINVAL;
+    if (es > 0) {
+        if (i >= a->size / (uint64_t)es) return TK_EINVAL;
+        view(a->elem_type, a->p + i * (uint64_t)es, (uint64_t)es, out);
+        return TK_OK;
+    }
     const unsigned char *p = a->p, *end = a->p + a->size;
     for (uint64_t j = 0;; j++) {
-        if (make_value(a->elem_type, p, (uint64_t)(end - p), out) != TK_OK) return TK_EINVAL;
-        if (j == i) return TK_OK;
-        p = out->p + out->size;
+        uint64_t sz = value_size(a->elem_type, p, (uint64_t)(end - p));
+        if (!sz) return TK_EINVAL;
+        if (j == i) {
+            view(a->elem_type, p, sz, out);
+            return TK_OK;
+        }
+        p += sz;
     }
 }
 
@@ -622,8 +635,9 @@ static int arr_elem(const tk_gguf *g, const char *key, uint64_t i, tk_gguf_value
     int k = tk_gguf_find(g, key);
     if (k < 0 || g->kv[k].type != TK_GGUF_ARRAY || tk_gguf_value_of(g, k, &a) != TK_OK || i >= a.n) return TK_EINVAL;
     if (!g->kv[k].elem) return tk_gguf_value_elem(&a, i, el);
-    const unsigned char *p = g->kv[k].elem[i];
-    return make_value(a.elem_type, p, (uint64_t)(a.p + a.size - p), el);
+    const unsigned char *p = g->kv[k].elem[i], *end = i + 1 < a.n ? g->kv[k].elem[i + 1] : a.p + a.size;
+    view(a.elem_type, p, (uint64_t)(end - p), el);
+    return TK_OK;
 }
 
 int tk_gguf_arr_str(const tk_gguf *g, const char *key, uint64_t i, const char **s, uint64_t *len) {
@@ -686,10 +700,12 @@ int tk_gguf_render(const tk_gguf *g, int i, char *buf, size_t cap) {
             sb_puts(&s, ", ...");
             break;
         }
-        if (make_value(v.elem_type, p, (uint64_t)(end - p), &el) != TK_OK) break;
+        uint64_t sz = value_size(v.elem_type, p, (uint64_t)(end - p));
+        if (!sz) break;
+        view(v.elem_type, p, sz, &el);
         sb_puts(&s, j ? ", " : " ");
         render_value(&s, &el, 24);
-        p = el.p + el.size;
+        p += sz;
         shown++;
     }
     return (int)s.n;

@@ -1,19 +1,28 @@
-/* llama.c: the Llama architecture, one position at a time.
+/* llama.c: the Llama architecture as a graph, one position per run.
  *
- *   x = embed(token)
- *   per layer:  x += Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n),  n = rmsnorm(x)
- *               x += Wdown · (silu(Wgate·n) * (Wup·n)),              n = rmsnorm(x)
- *   logits = Wout · rmsnorm(x)
+ *   x = embed(token)                                            fetch
+ *   per layer:  n = rmsnorm(x)
+ *               q, k, v = Wq n, Wk n, Wv n;  rope(q, k)
+ *               cache[pos] = k, v                               write-back
+ *               x += Wo attention(q, cache[0..pos])
+ *               n = rmsnorm(x);  x += Wdown (silu(Wgate n) * (Wup n))
+ *   logits = Wout rmsnorm(x)                                    execute
  *
- * Attention is the only op that mixes positions: it reads this layer's K
- * and V of every earlier position from the cache. */
+ * Attention is the only op that mixes positions. Each matrix multiply is
+ * preceded by one conversion of its input row to the weights' vec_dot_type
+ * (done once, before the barrier, not once per thread). */
 #include "llama.h"
 #include "../base/status.h"
+#include "../base/threadpool.h"
 #include "../tensor/dtype.h"
 #include "../tensor/ops.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- buffers -------------------------------------------------------------- */
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -42,6 +51,8 @@ static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, char *base)
     TAKE(xb, (qd > (size_t)I->n_embd ? qd : (size_t)I->n_embd) * sizeof(float));
     TAKE(xb2, qd * sizeof(float));
     TAKE(q, qd * sizeof(float));
+    TAKE(k, kvd * sizeof(float));
+    TAKE(v, kvd * sizeof(float));
     TAKE(att, (size_t)I->n_head * n_ctx * sizeof(float));
     TAKE(hb, (size_t)I->n_ff * sizeof(float));
     TAKE(hb2, (size_t)I->n_ff * sizeof(float));
@@ -62,20 +73,67 @@ void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, void 
     st->n_ctx = n_ctx;
 }
 
-/* y[w->rows] = W · x[w->cols] */
-static void matvec(tk_llama_state *st, const tk_weight *w, const float *x, float *y) {
-    tk_act_convert(w->type, x, w->cols, st->xq);
-    tk_matvec_rows(w->type, w->data, w->cols, st->xq, y, 0, w->rows);
+/* ---- ops ------------------------------------------------------------------ */
+
+static const tk_model *M(const tk_op *op) { return (const tk_model *)op->ctx; }
+
+static void op_embed(const tk_op *op, const tk_op_args *a) {
+    const tk_weight *w = op->w;
+    tk_get_row(w->type, w->data, w->cols, a->token, op->dst);
 }
 
-static void attention(const tk_model *m, tk_llama_state *st, int l, int pos) {
-    const tk_model_info *I = &m->info;
-    int hd = I->head_dim, kvd = I->n_head_kv * hd, group = I->n_head / I->n_head_kv;
-    const float *kc = st->kcache + (size_t)l * st->n_ctx * kvd;
-    const float *vc = st->vcache + (size_t)l * st->n_ctx * kvd;
+static void op_rmsnorm(const tk_op *op, const tk_op_args *a) {
+    (void)a;
+    tk_rmsnorm(op->dst, op->src, op->w->data, op->n, M(op)->info.rms_eps);
+}
+
+static void op_quant(const tk_op *op, const tk_op_args *a) {
+    (void)a;
+    tk_act_convert(op->wtype, op->src, op->n, op->xq);
+}
+
+static void op_matmul(const tk_op *op, const tk_op_args *a) {
+    int64_t r0, r1;
+    tk_split(op->w->rows, a->ith, a->nth, &r0, &r1);
+    tk_matvec_rows(op->w->type, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
+}
+
+/* cos/sin of this position, shared by every layer's rope */
+static void op_rope_angles(const tk_op *op, const tk_op_args *a) {
+    const tk_model *m = M(op);
+    tk_rope_angles(op->dst, m->info.rope_dim, a->pos, m->info.rope_base, m->rope_pow);
+}
+
+/* q: [n_head][head_dim] in dst, k: [n_head_kv][head_dim] in src2 (as float*) */
+static void op_rope(const tk_op *op, const tk_op_args *a) {
+    (void)a;
+    const tk_model_info *I = &M(op)->info;
+    tk_rope(op->dst, I->n_head, I->head_dim, I->rope_dim, op->src);
+    tk_rope((float *)op->src2, I->n_head_kv, I->head_dim, I->rope_dim, op->src);
+}
+
+/* write-back: this position's K (src) and V (src2) into layer `layer` */
+static void op_kv_store(const tk_op *op, const tk_op_args *a) {
+    const tk_model_info *I = &M(op)->info;
+    const tk_llama_state *st = (const tk_llama_state *)op->xq;
+    size_t kvd = (size_t)I->n_head_kv * I->head_dim;
+    size_t at = ((size_t)op->layer * st->n_ctx + (size_t)a->pos) * kvd;
+    memcpy(st->kcache + at, op->src, kvd * sizeof(float));
+    memcpy(st->vcache + at, op->src2, kvd * sizeof(float));
+}
+
+/* heads split across threads; reads K, V of positions 0..pos */
+static void op_attention(const tk_op *op, const tk_op_args *a) {
+    const tk_model_info *I = &M(op)->info;
+    const tk_llama_state *st = (const tk_llama_state *)op->xq;
+    int hd = I->head_dim, kvd = I->n_head_kv * hd, group = I->n_head / I->n_head_kv, pos = a->pos;
+    const float *kc = st->kcache + (size_t)op->layer * st->n_ctx * kvd;
+    const float *vc = st->vcache + (size_t)op->layer * st->n_ctx * kvd;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int h = 0; h < I->n_head; h++) {
-        const float *q = st->q + (size_t)h * hd;
+    int64_t h0, h1;
+    tk_split(I->n_head, a->ith, a->nth, &h0, &h1);
+    for (int h = (int)h0; h < (int)h1; h++) {
+        const float *q = op->src + (size_t)h * hd;
         float *att = st->att + (size_t)h * st->n_ctx;
         int kvh = h / group;
         for (int t = 0; t <= pos; t++) {
@@ -85,48 +143,166 @@ static void attention(const tk_model *m, tk_llama_state *st, int l, int pos) {
             att[t] = s * scale;
         }
         tk_softmax(att, pos + 1);
-        float *out = st->xb2 + (size_t)h * hd;
+        float *out = op->dst + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof(float));
         for (int t = 0; t <= pos; t++) {
             const float *v = vc + (size_t)t * kvd + (size_t)kvh * hd;
-            float a = att[t];
-            for (int i = 0; i < hd; i++) out[i] += a * v[i];
+            float w = att[t];
+            for (int i = 0; i < hd; i++) out[i] += w * v[i];
         }
     }
 }
 
-void tk_llama_forward(const tk_model *m, tk_llama_state *st, int32_t id, int pos, int want_logits) {
-    const tk_model_info *I = &m->info;
-    TK_ASSERT(pos >= 0 && pos < st->n_ctx && id >= 0 && id < I->n_vocab);
-    int E = I->n_embd, hd = I->head_dim, kvd = I->n_head_kv * hd;
+static void op_add(const tk_op *op, const tk_op_args *a) {
+    (void)a;
+    for (int i = 0; i < op->n; i++) op->dst[i] += op->src[i];
+}
 
-    /* fetch: the embedding row */
-    tk_get_row(m->tok_embd.type, m->tok_embd.data, E, id, st->x);
-    tk_rope_angles(st->cs, I->rope_dim, pos, I->rope_base, m->rope_pow);
+static void op_swiglu(const tk_op *op, const tk_op_args *a) {
+    (void)a;
+    tk_swiglu(op->dst, op->src, op->n);
+}
+
+/* ---- graph building -------------------------------------------------------- */
+
+typedef struct builder {
+    tk_graph *g;
+    const tk_model *m;
+    tk_llama_state *st;
+    int layer;
+    /* what the activation buffer xq holds now (to convert once per input) */
+    const float *xq_src;
+    int xq_type;
+} builder;
+
+static tk_op *add(builder *b, tk_op_fn fn, int kind, int stage, const char *name) {
+    tk_graph *g = b->g;
+    TK_ASSERT(g->n_ops < g->cap);
+    tk_op *op = &g->ops[g->n_ops++];
+    memset(op, 0, sizeof *op);
+    op->run = fn, op->kind = (uint8_t)kind, op->stage = (uint8_t)stage, op->layer = (int16_t)b->layer;
+    op->ctx = b->m;
+    op->xq = b->st;
+    if (b->layer >= 0) snprintf(op->name, sizeof op->name, "blk.%d.%s", b->layer, name);
+    else snprintf(op->name, sizeof op->name, "%s", name);
+    return op;
+}
+
+static void norm(builder *b, const tk_weight *w, float *dst, const float *src, int stage, const char *name) {
+    int n = b->m->info.n_embd;
+    tk_op *op = add(b, op_rmsnorm, TK_KIND_NORM, stage, name);
+    op->w = w, op->dst = dst, op->src = src, op->n = n;
+    op->flops = 4ull * n, op->bytes = 3ull * n * 4, op->weight_bytes = (uint64_t)n * 4;
+    op->shape[0] = 1, op->shape[1] = n;
+}
+
+/* y = W x, with the conversion of x to W's vec_dot_type when xq does not
+ * already hold it. */
+static void matmul(builder *b, const tk_weight *w, float *dst, const float *src, int kind, int stage, const char *name) {
+    const tk_dtype_traits *t = tk_dtype_get(w->type);
+    uint64_t act = tk_act_bytes(w->type, w->cols);
+    if (b->xq_src != src || b->xq_type != t->vec_dot_type) {
+        char qn[40];
+        snprintf(qn, sizeof qn, "%s.quant", name);
+        tk_op *q = add(b, op_quant, TK_KIND_QUANT, stage, qn);
+        q->src = src, q->n = (int)w->cols, q->wtype = w->type, q->xq = b->st->xq;
+        q->flops = t->vec_dot_type == TK_F32 ? 0 : 2ull * (uint64_t)w->cols;
+        q->bytes = (uint64_t)w->cols * 4 + act;
+        q->shape[0] = 1, q->shape[1] = w->cols;
+        b->xq_src = src, b->xq_type = t->vec_dot_type;
+    }
+    tk_op *op = add(b, op_matmul, kind, stage, name);
+    op->w = w, op->dst = dst, op->xq = b->st->xq, op->parallel = 1, op->n = (int)w->rows;
+    op->weight_bytes = tk_dtype_row_bytes(w->type, w->cols) * (uint64_t)w->rows;
+    op->flops = 2ull * (uint64_t)w->rows * (uint64_t)w->cols;
+    op->bytes = op->weight_bytes + act + (uint64_t)w->rows * 4;
+    op->shape[0] = 1, op->shape[1] = w->rows;
+}
+
+static void simple(builder *b, tk_op_fn fn, int kind, float *dst, const float *src, int n, uint64_t flops_per_elem, const char *name) {
+    tk_op *op = add(b, fn, kind, TK_STAGE_DECODE, name);
+    op->dst = dst, op->src = src, op->n = n;
+    op->flops = flops_per_elem * (uint64_t)n, op->bytes = 3ull * (uint64_t)n * 4;
+    op->shape[0] = 1, op->shape[1] = n;
+}
+
+int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e) {
+    const tk_model_info *I = &m->info;
+    memset(g, 0, sizeof *g);
+    g->cap = 8 + I->n_layer * 24;
+    g->ops = calloc((size_t)g->cap, sizeof *g->ops);
+    if (!g->ops) return tk_err(e, TK_ENOMEM, "out of memory");
+    g->n_layer = I->n_layer;
+    builder b = {g, m, st, -1, NULL, -1};
+    int E = I->n_embd, hd = I->head_dim, qd = I->n_head * hd, kvd = I->n_head_kv * hd;
+
+    tk_op *op = add(&b, op_embed, TK_KIND_EMBED, TK_STAGE_FETCH, "token_embd");
+    op->w = &m->tok_embd, op->dst = st->x, op->n = E;
+    op->bytes = tk_dtype_row_bytes(m->tok_embd.type, E) + (uint64_t)E * 4;
+    op->weight_bytes = tk_dtype_row_bytes(m->tok_embd.type, E);
+    op->shape[0] = 1, op->shape[1] = E;
+    op = add(&b, op_rope_angles, TK_KIND_ROPE, TK_STAGE_DECODE, "rope_angles");
+    op->dst = st->cs, op->n = I->rope_dim;
+    op->flops = 3ull * I->rope_dim, op->bytes = (uint64_t)I->rope_dim * 4;
+    op->shape[0] = 1, op->shape[1] = I->rope_dim;
 
     for (int l = 0; l < I->n_layer; l++) {
         const tk_layer *L = &m->layers[l];
-        float *kpos = st->kcache + ((size_t)l * st->n_ctx + pos) * kvd;
-        float *vpos = st->vcache + ((size_t)l * st->n_ctx + pos) * kvd;
+        b.layer = l;
+        norm(&b, &L->attn_norm, st->xb, st->x, TK_STAGE_DECODE, "attn_norm");
+        matmul(&b, &L->wq, st->q, st->xb, TK_KIND_QKV, TK_STAGE_DECODE, "attn_q");
+        matmul(&b, &L->wk, st->k, st->xb, TK_KIND_QKV, TK_STAGE_DECODE, "attn_k");
+        matmul(&b, &L->wv, st->v, st->xb, TK_KIND_QKV, TK_STAGE_DECODE, "attn_v");
 
-        tk_rmsnorm(st->xb, st->x, L->attn_norm.data, E, I->rms_eps);
-        matvec(st, &L->wq, st->xb, st->q);
-        matvec(st, &L->wk, st->xb, kpos); /* write-back: K and V go straight */
-        matvec(st, &L->wv, st->xb, vpos); /* into the cache at this position */
-        tk_rope(st->q, I->n_head, hd, I->rope_dim, st->cs);
-        tk_rope(kpos, I->n_head_kv, hd, I->rope_dim, st->cs);
-        attention(m, st, l, pos);
-        matvec(st, &L->wo, st->xb2, st->xb);
-        for (int i = 0; i < E; i++) st->x[i] += st->xb[i];
+        op = add(&b, op_rope, TK_KIND_ROPE, TK_STAGE_DECODE, "rope");
+        op->dst = st->q, op->src = st->cs, op->src2 = st->k, op->n = qd + kvd;
+        op->flops = 6ull * (uint64_t)(I->n_head + I->n_head_kv) * (I->rope_dim / 2);
+        op->bytes = 2ull * (uint64_t)(qd + kvd) * 4;
+        op->shape[0] = 1, op->shape[1] = qd + kvd;
 
-        tk_rmsnorm(st->xb, st->x, L->ffn_norm.data, E, I->rms_eps);
-        matvec(st, &L->w_gate, st->xb, st->hb);
-        matvec(st, &L->w_up, st->xb, st->hb2);
-        tk_swiglu(st->hb, st->hb2, I->n_ff);
-        matvec(st, &L->w_down, st->hb, st->xb);
-        for (int i = 0; i < E; i++) st->x[i] += st->xb[i];
+        op = add(&b, op_kv_store, TK_KIND_KV_STORE, TK_STAGE_WRITEBACK, "kv_store");
+        op->src = st->k, op->src2 = st->v, op->n = kvd;
+        op->bytes = 4ull * (uint64_t)kvd * 4; /* read k, v; write both */
+        op->shape[0] = 2, op->shape[1] = kvd;
+
+        op = add(&b, op_attention, TK_KIND_ATTN, TK_STAGE_DECODE, "attention");
+        op->src = st->q, op->dst = st->xb2, op->n = qd, op->parallel = 1;
+        op->bytes = 2ull * (uint64_t)qd * 4;
+        op->flops_per_ctx = (uint64_t)I->n_head * (4ull * (uint64_t)hd + 5);
+        op->bytes_per_ctx = 2ull * (uint64_t)kvd * 4 + (uint64_t)I->n_head * 8;
+        op->shape[0] = 1, op->shape[1] = qd;
+
+        matmul(&b, &L->wo, st->xb, st->xb2, TK_KIND_ATTN_OUT, TK_STAGE_DECODE, "attn_output");
+        simple(&b, op_add, TK_KIND_RESIDUAL, st->x, st->xb, E, 1, "attn_residual");
+
+        norm(&b, &L->ffn_norm, st->xb, st->x, TK_STAGE_DECODE, "ffn_norm");
+        b.xq_src = NULL; /* xb was rewritten */
+        matmul(&b, &L->w_gate, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_gate");
+        matmul(&b, &L->w_up, st->hb2, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
+        simple(&b, op_swiglu, TK_KIND_ACT, st->hb, st->hb2, I->n_ff, 6, "ffn_swiglu");
+        b.xq_src = NULL;
+        matmul(&b, &L->w_down, st->xb, st->hb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_down");
+        simple(&b, op_add, TK_KIND_RESIDUAL, st->x, st->xb, E, 1, "ffn_residual");
+        b.xq_src = NULL;
     }
-    if (!want_logits) return;
-    tk_rmsnorm(st->xb, st->x, m->output_norm.data, E, I->rms_eps);
-    matvec(st, &m->output, st->xb, st->logits);
+    b.layer = -1;
+    g->first_logits_op = g->n_ops;
+    norm(&b, &m->output_norm, st->xb, st->x, TK_STAGE_EXECUTE, "output_norm");
+    b.xq_src = NULL;
+    matmul(&b, &m->output, st->logits, st->xb, TK_KIND_CLASSIFIER, TK_STAGE_EXECUTE, "output");
+    return TK_OK;
 }
+
+void tk_graph_free(tk_graph *g) {
+    free(g->ops);
+    memset(g, 0, sizeof *g);
+}
+
+static const char *kind_names[TK_KIND_COUNT] = {
+    "embed", "norm", "quantize_act", "qkv_matmul", "rope", "kv_store", "attention",
+    "attn_out_matmul", "residual", "ffn_matmul", "activation", "classifier", "sampling",
+};
+static const char *stage_names[TK_STAGE_COUNT] = {"fetch", "decode", "execute", "write-back"};
+
+const char *tk_op_kind_name(int k) { return k >= 0 && k < TK_KIND_COUNT ? kind_names[k] : "?"; }
+const char *tk_stage_name(int s) { return s >= 0 && s < TK_STAGE_COUNT ? stage_names[s] : "?"; }

@@ -1,7 +1,10 @@
 /* session.c: one sequence: its buffers and KV cache (planned once, one
- * allocation, nothing allocated inside a tick), prefill and decode. */
+ * allocation), its graph, thread pool and (optional) clock. Nothing is
+ * allocated inside a tick. */
 #include "tick.h"
 #include "../base/status.h"
+#include "../base/threadpool.h"
+#include "../clock/exec.h"
 #include "../model/llama.h"
 
 #include <stdlib.h>
@@ -10,8 +13,11 @@
 struct tk_session {
     tk_model *m;
     tk_llama_state st;
+    tk_graph graph;
+    tk_pool *pool;
+    tk_clock *clock;
     void *mem;
-    int n_ctx, pos, n_threads;
+    int n_ctx, pos;
     int have_logits;
 };
 
@@ -27,6 +33,7 @@ tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
         tk_err(e, TK_EINVAL, "context size %d is larger than the maximum 1048576", n_ctx);
         return NULL;
     }
+    int n_threads = o && o->n_threads > 0 ? o->n_threads : 1;
     tk_session *s = calloc(1, sizeof *s);
     size_t bytes = tk_llama_state_bytes(m, n_ctx);
     void *mem = NULL;
@@ -40,19 +47,31 @@ tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
     s->m = m;
     s->mem = mem;
     s->n_ctx = n_ctx;
-    s->n_threads = o && o->n_threads > 0 ? o->n_threads : 1;
     tk_llama_state_init(&s->st, m, n_ctx, mem);
+    if (tk_llama_build(&s->graph, m, &s->st, e) != TK_OK) goto fail;
+    if (!(s->pool = tk_pool_new(n_threads, e))) goto fail;
+    if (o && (o->clock || o->trace)) {
+        int max_ticks = n_ctx + 1;
+        if (!(s->clock = tk_clock_new(&s->graph, n_threads, max_ticks, o->trace, e))) goto fail;
+    }
     return s;
+fail:
+    tk_session_free(s);
+    return NULL;
 }
 
 void tk_session_free(tk_session *s) {
     if (!s) return;
+    tk_clock_free(s->clock);
+    tk_pool_free(s->pool);
+    tk_graph_free(&s->graph);
     free(s->mem);
     free(s);
 }
 
 int tk_session_n_ctx(const tk_session *s) { return s->n_ctx; }
 int tk_session_pos(const tk_session *s) { return s->pos; }
+const tk_model *tk_session_model(const tk_session *s) { return s->m; }
 
 void tk_session_reset(tk_session *s) {
     s->pos = 0;
@@ -71,17 +90,30 @@ static int check_ids(tk_session *s, const int32_t *ids, int n, tk_error *e) {
     return TK_OK;
 }
 
-int tk_prefill(tk_session *s, const int32_t *ids, int n, tk_error *e) {
+static int feed(tk_session *s, const int32_t *ids, int n, int phase, tk_error *e) {
     int rc = check_ids(s, ids, n, e);
     if (rc) return rc;
     for (int i = 0; i < n; i++) {
-        tk_llama_forward(s->m, &s->st, ids[i], s->pos, i == n - 1);
+        tk_exec(&s->graph, s->pool, s->clock, ids[i], s->pos, phase, i == n - 1);
         s->pos++;
     }
     if (n > 0) s->have_logits = 1;
     return TK_OK;
 }
 
-int tk_decode(tk_session *s, int32_t id, tk_error *e) { return tk_prefill(s, &id, 1, e); }
+int tk_prefill(tk_session *s, const int32_t *ids, int n, tk_error *e) { return feed(s, ids, n, TK_PHASE_PREFILL, e); }
+int tk_decode(tk_session *s, int32_t id, tk_error *e) { return feed(s, &id, 1, TK_PHASE_DECODE, e); }
 
 const float *tk_logits(const tk_session *s) { return s->have_logits ? s->st.logits : NULL; }
+
+int32_t tk_session_sample(tk_session *s, tk_sampler *smp) {
+    const float *l = tk_logits(s);
+    if (!l) return -1;
+    if (!s->clock) return tk_sampler_sample(smp, l);
+    uint64_t c0 = tk_cycles();
+    int32_t id = tk_sampler_sample(smp, l);
+    tk_clock_sample(s->clock, c0, tk_cycles(), tk_n_vocab(s->m));
+    return id;
+}
+
+const tk_clock *tk_session_clock(const tk_session *s) { return s->clock; }

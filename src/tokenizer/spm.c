@@ -28,7 +28,9 @@
  *     byte fallback; that branch is therefore not needed here.
  *
  * Everything is O(n log n) in the text length: symbols are slices of the
- * normalized buffer, so a candidate pair's text is looked up in place. */
+ * normalized buffer, so a candidate pair's text is looked up in place, and
+ * steps 4-5 run on independent segments cut at bytes no merge can touch
+ * (see spm_fragment), which keeps the heap small on long texts. */
 #include "vocab_int.h"
 
 #include <limits.h>

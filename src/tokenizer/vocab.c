@@ -62,17 +62,21 @@ static int is_byte_text(const char *s, size_t n, int *byte) {
 
 /* Order of the user-defined tokens: longest text first, then lowest id
  * (llama.cpp sorts its special-token cache by length; ties are left in an
- * unspecified order there, here they are made deterministic). */
-static int ud_less(const tk_vocab *v, int32_t a, int32_t b) {
-    return v->len[a] != v->len[b] ? v->len[a] > v->len[b] : a < b;
+ * unspecified order there, here they are made deterministic). Sorted as
+ * keys (~len << 32 | id). */
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
-static void sort_ud(const tk_vocab *v, int32_t *ids, int n) { /* insertion sort: n is small */
-    for (int i = 1; i < n; i++) {
-        int32_t x = ids[i];
-        int j = i - 1;
-        for (; j >= 0 && ud_less(v, x, ids[j]); j--) ids[j + 1] = ids[j];
-        ids[j + 1] = x;
-    }
+
+static int sort_ud(const tk_vocab *v, int32_t *ids, int n) {
+    uint64_t *key = malloc((size_t)n * sizeof *key);
+    if (!key) return -1;
+    for (int i = 0; i < n; i++) key[i] = (uint64_t)(UINT32_MAX - v->len[ids[i]]) << 32 | (uint32_t)ids[i];
+    qsort(key, (size_t)n, sizeof *key, cmp_u64);
+    for (int i = 0; i < n; i++) ids[i] = (int32_t)(key[i] & 0xffffffffu);
+    free(key);
+    return 0;
 }
 
 static int text_is(const tk_vocab *v, int id, const char *s) {
@@ -144,7 +148,7 @@ static int vocab_finish(tk_vocab *v, int phi3, tk_error *e) {
         int k = 0;
         for (int id = 0; id < v->n; id++)
             if (v->type[id] == TK_TOKEN_USER_DEFINED && v->len[id] > 0) v->ud[k++] = id;
-        sort_ud(v, v->ud, v->n_ud);
+        if (sort_ud(v, v->ud, v->n_ud)) return tk_err(e, TK_ENOMEM, "out of memory for the vocabulary");
         for (int i = 0; i < v->n_ud && phi3; i++) {
             int id = v->ud[i];
             if (!text_is(v, id, "<unk>") && !text_is(v, id, "<s>") && !text_is(v, id, "<|endoftext|>"))
@@ -210,6 +214,18 @@ static int check_arr(const tk_gguf *g, const char *key, uint64_t n, int want_int
     return TK_OK;
 }
 
+/* The next string of a GGUF string array: u64 LE length, then the bytes. */
+static int next_str(const unsigned char **pp, const unsigned char *end, const char **s, uint64_t *len, int i, tk_error *e) {
+    const unsigned char *p = *pp;
+    if (end - p < 8) return tk_err(e, TK_EFORMAT, "%s: token %d is cut off", KEY_TOKENS, i);
+    uint64_t l = 0;
+    for (int k = 7; k >= 0; k--) l = l << 8 | p[k];
+    if (l > (uint64_t)(end - p - 8)) return tk_err(e, TK_EFORMAT, "%s: token %d is cut off", KEY_TOKENS, i);
+    *s = (const char *)p + 8, *len = l;
+    *pp = p + 8 + l;
+    return TK_OK;
+}
+
 /* 1 if s[0..n) contains the lowercase ASCII word w, ignoring ASCII case. */
 static int contains_ci(const char *s, uint64_t n, const char *w) {
     size_t wl = strlen(w);
@@ -245,10 +261,17 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
     if ((rc = check_arr(g, KEY_TYPES, n64, 1, &has_types, e))) return rc;
     int n = (int)n64;
 
+    /* The token texts are walked straight through the array's bytes (u64
+     * length + bytes each, every length checked against what is left), one
+     * pass to size the blob and one to copy, so loading is O(n) whatever
+     * the cost of random access into a string array. */
+    tk_gguf_value arr;
+    if (tk_gguf_value_of(g, tk_gguf_find(g, KEY_TOKENS), &arr) != TK_OK || arr.type != TK_GGUF_ARRAY)
+        return tk_err(e, TK_EFORMAT, "%s: cannot read the array", KEY_TOKENS);
     uint64_t blob = 0;
+    const unsigned char *p = arr.p;
     for (int i = 0; i < n; i++) {
-        if (tk_gguf_arr_str(g, KEY_TOKENS, (uint64_t)i, &s, &slen) != TK_OK)
-            return tk_err(e, TK_EFORMAT, "%s: cannot read token %d", KEY_TOKENS, i);
+        if ((rc = next_str(&p, arr.p + arr.size, &s, &slen, i, e))) return rc;
         blob += slen + 1;
         if (slen >= UINT32_MAX / 2 || blob >= UINT32_MAX) return tk_err(e, TK_EFORMAT, "%s: token texts too long", KEY_TOKENS);
     }
@@ -256,10 +279,11 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
     if (!v) return tk_err(e, TK_ENOMEM, "out of memory for a vocabulary of %d tokens", n);
 
     uint32_t pos = 0;
+    p = arr.p;
     for (int i = 0; i < n; i++) {
         double d = 0;
         int64_t t = TK_TOKEN_NORMAL;
-        tk_gguf_arr_str(g, KEY_TOKENS, (uint64_t)i, &s, &slen);
+        next_str(&p, arr.p + arr.size, &s, &slen, i, NULL);
         if (slen) memcpy(v->blob + pos, s, slen);
         v->blob[pos + slen] = 0;
         v->off[i] = pos, v->len[i] = (uint32_t)slen;

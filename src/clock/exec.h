@@ -1,0 +1,13 @@
+/* exec.h: the executor: runs a graph for one position on the thread pool,
+ * with the clock's accounting when a clock is given (same code path). */
+#ifndef TK_CLOCK_EXEC_H
+#define TK_CLOCK_EXEC_H
+
+#include "clock.h"
+#include "../base/threadpool.h"
+
+/* Run graph g for token at pos; ops from g->first_logits_op on only when
+ * want_logits. clk may be NULL (accounting off). */
+void tk_exec(const tk_graph *g, tk_pool *pool, tk_clock *clk, int32_t token, int pos, int phase, int want_logits);
+
+#endif
