@@ -9,7 +9,7 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc -MMD -MP
-override LDLIBS += -lm -lpthread
+override LDLIBS += -lcjson -lm -lpthread
 TEST_LDLIBS = -lcjson
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))

@@ -43,12 +43,15 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
         /* flags without a value */
         if ((flags & F_PROMPT) && !strcmp(a, "--no-bos")) { o->no_bos = 1; continue; }
         if ((flags & F_PIECES) && !strcmp(a, "--pieces")) { o->pieces = 1; continue; }
+        if ((flags & F_CLOCK) && !strcmp(a, "--clock")) { o->clock = 1; continue; }
+        if ((flags & F_JSON) && !strcmp(a, "--json")) { o->json = 1; continue; }
         if (a[0] != '-' || !a[1]) {
             if (o->model) return bad(cmd, a, NULL, "unexpected argument (the model is already given)");
             o->model = a;
             continue;
         }
         int known = (flags & F_MODEL && (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-z") || !strcmp(a, "--tokenizer"))) ||
+                    (flags & F_CLOCK && !strcmp(a, "--trace")) ||
                     (flags & F_PROMPT && (!strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "-f") || !strcmp(a, "--file"))) ||
                     (flags & F_GEN && (!strcmp(a, "-n") || !strcmp(a, "--n-predict") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size") || !strcmp(a, "-t") || !strcmp(a, "--threads"))) ||
                     (flags & F_SAMPLE && (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--temp") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
@@ -62,6 +65,7 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
         else if (!strcmp(a, "-z") || !strcmp(a, "--tokenizer")) o->tokenizer = v;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->prompt_file = v;
+        else if (!strcmp(a, "--trace")) o->trace_path = v;
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             if (to_long(v, -1, INT_MAX, &l)) return bad(cmd, a, v, "expected an integer >= -1 (-1: until the context is full)");
             o->n_predict = (int)l;

@@ -9,12 +9,13 @@
 /* Everything a subcommand may be given; each subcommand says which it takes. */
 typedef struct cli_opts {
     const char *model, *tokenizer, *prompt, *prompt_file;
-    int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set;
+    const char *trace_path;
+    int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set, clock, json;
     tk_sampler_params sp;
 } cli_opts;
 
 /* Flag sets: which flags a subcommand accepts. */
-enum { F_MODEL = 1, F_PROMPT = 2, F_GEN = 4, F_SAMPLE = 8, F_PIECES = 16 };
+enum { F_MODEL = 1, F_PROMPT = 2, F_GEN = 4, F_SAMPLE = 8, F_PIECES = 16, F_CLOCK = 32, F_JSON = 64 };
 
 /* Parse argv[first..argc). Positional arguments (at most one) become the
  * model path. Returns 0, or 2 after printing one line to stderr. */
@@ -26,6 +27,7 @@ char *cli_prompt(const cli_opts *o, size_t *len);
 tk_model *cli_load(const cli_opts *o);
 
 int cmd_run(int argc, char **argv);
+int cmd_clock(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 

@@ -12,7 +12,12 @@ static const char *USAGE =
     "  run       -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [-n N] [-c N] [-t N]\n"
     "            [-s SEED] [--temp T] [--top-k K] [--top-p P] [--min-p P]\n"
     "            [--repeat-penalty R] [--repeat-last-n N] [--no-bos]\n"
-    "            generate text, streamed to stdout; a summary line on stderr\n"
+    "            [--clock] [--trace FILE]\n"
+    "            generate text, streamed to stdout; a summary line on stderr;\n"
+    "            --clock: a line per tick on stderr (stages, cycles, GB/s, %bw);\n"
+    "            --trace: a Chrome trace (Perfetto) of every op on every thread\n"
+    "  clock     the flags of run, plus [--json]: where the time of every tick\n"
+    "            went, per stage, op kind and layer, against the machine's limits\n"
     "  tokenize  -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [--pieces] [--no-bos]\n"
     "            print the token ids (with --pieces: one 'id piece' per line)\n"
     "  inspect   MODEL [-z TOKENIZER]\n"
@@ -116,6 +121,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc, argv);
+    if (!strcmp(argv[1], "clock")) return cmd_clock(argc, argv);
     if (!strcmp(argv[1], "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
     fprintf(stderr, "tick: unknown command '%s' (try: tick help)\n", argv[1]);

@@ -123,7 +123,10 @@ void tk_pool_run(tk_pool *p, tk_pool_fn fn, void *ctx) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(ctx, 0, p->n);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) != p->n - 1) CPU_RELAX();
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) != p->n - 1; spins++) {
+        if (spins < 2000) CPU_RELAX();
+        else sched_yield();
+    }
 }
 
 void tk_pool_barrier(tk_pool *p) {
@@ -133,6 +136,11 @@ void tk_pool_barrier(tk_pool *p) {
         atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&p->bar_phase, 1, memory_order_release);
     } else {
-        while (atomic_load_explicit(&p->bar_phase, memory_order_acquire) == phase) CPU_RELAX();
+        /* spin, then yield: with more threads than free cores a pure spin
+         * would wait for the descheduled thread's whole time slice */
+        for (int spins = 0; atomic_load_explicit(&p->bar_phase, memory_order_acquire) == phase; spins++) {
+            if (spins < 2000) CPU_RELAX();
+            else sched_yield();
+        }
     }
 }

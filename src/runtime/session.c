@@ -6,6 +6,7 @@
 #include "../base/threadpool.h"
 #include "../clock/exec.h"
 #include "../model/llama.h"
+#include "session.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -117,3 +118,5 @@ int32_t tk_session_sample(tk_session *s, tk_sampler *smp) {
 }
 
 const tk_clock *tk_session_clock(const tk_session *s) { return s->clock; }
+
+const tk_graph *tk_session_graph(const tk_session *s) { return &s->graph; }

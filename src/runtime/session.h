@@ -1,0 +1,12 @@
+/* session.h: internal accessors of a session for the apps that show the
+ * engine's inner workings (tick graph, tick report). */
+#ifndef TK_RUNTIME_SESSION_H
+#define TK_RUNTIME_SESSION_H
+
+#include "tick.h"
+#include "../model/graph.h"
+
+/* The graph one position runs (ops, shapes, FLOPs and bytes). */
+const tk_graph *tk_session_graph(const tk_session *s);
+
+#endif
