@@ -28,7 +28,9 @@ tk_model *cli_load(const cli_opts *o);
 
 int cmd_run(int argc, char **argv);
 int cmd_clock(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_roofline(int argc, char **argv);
 
 #endif

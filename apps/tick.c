@@ -18,10 +18,15 @@ static const char *USAGE =
     "            --trace: a Chrome trace (Perfetto) of every op on every thread\n"
     "  clock     the flags of run, plus [--json]: where the time of every tick\n"
     "            went, per stage, op kind and layer, against the machine's limits\n"
+    "  bench     -m MODEL [-p N] [-n N] [-t N] [-r REPS] [--json]\n"
+    "            prompt processing (ppN) and generation (tgN) tok/s, medians of REPS\n"
+    "            runs (default -p 128 -n 64 -r 5), GB/s against the read bandwidth\n"
     "  tokenize  -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [--pieces] [--no-bos]\n"
     "            print the token ids (with --pieces: one 'id piece' per line)\n"
     "  inspect   MODEL [-z TOKENIZER]\n"
     "            architecture, hyper-parameters, vocabulary, metadata, tensors\n"
+    "  roofline  [--json] [--threads N] [--remeasure] [--seconds S]\n"
+    "            this machine's read GB/s and peak F32 / int8 per thread count (cached)\n"
     "  help      this text\n"
     "\n"
     "defaults: -n 128, -c = the model's context capped at 4096, --temp 0.8,\n"
@@ -122,8 +127,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc, argv);
     if (!strcmp(argv[1], "clock")) return cmd_clock(argc, argv);
+    if (!strcmp(argv[1], "bench")) return cmd_bench(argc, argv);
     if (!strcmp(argv[1], "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
+    if (!strcmp(argv[1], "roofline")) return cmd_roofline(argc, argv);
     fprintf(stderr, "tick: unknown command '%s' (try: tick help)\n", argv[1]);
     return 2;
 }

@@ -53,9 +53,9 @@ int tk_roofline_default_path(char *buf, size_t cap);
 
 /* The cached roofline when it exists, parses, and was measured on this CPU
  * (same model name and default thread count); otherwise (or with
- * remeasure) measure with the defaults and save it.
- * Returns 0: loaded from the cache; 1: measured and saved; 2: measured but
- * not saved (e says why; r is valid); negative: failed. */
+ * remeasure) measure with the defaults (~3 s) and save it. Returns TK_OK
+ * with r filled (also when the cache could not be written: it is only a
+ * cache), negative when measuring failed. */
 int tk_roofline_get(tk_roofline *r, int remeasure, tk_error *e);
 
 /* The default thread count of tk_roofline_measure on this machine. */
