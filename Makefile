@@ -59,7 +59,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 fuzz: $(FUZZ_TARGETS)
 build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lm -lpthread -o $@
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lm -lpthread -o $@
 
 demo: $(TICK)
 	@if [ -f ../shared/models/stories260K.gguf ]; then \

@@ -34,7 +34,7 @@ static double weight_bytes_per_token(const tk_session *s) {
 int cmd_bench(int argc, char **argv) {
     /* bench's own flags: -p N (prompt tokens), -r N, --json; the rest
      * (-m -z -n -c -t ...) go through the common parser */
-    int n_prompt = 128, reps = 5, json = 0;
+    int n_prompt = 128, reps = 5, json = 0, clock = 0;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return 1;
     int nr = 0;
@@ -42,6 +42,7 @@ int cmd_bench(int argc, char **argv) {
     rest[nr++] = argv[1];
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) { json = 1; continue; }
+        if (!strcmp(argv[i], "--clock")) { clock = 1; continue; } /* to measure the clock's own cost */
         if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "-r")) {
             char *end;
             long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
@@ -71,7 +72,7 @@ int cmd_bench(int argc, char **argv) {
     int n_threads = o.n_threads > 0 ? o.n_threads : 1;
     int n_ctx = o.n_ctx > 0 ? o.n_ctx : n_prompt + n_gen + 1;
     tk_error e = {0};
-    tk_session_opts so = {.n_ctx = n_ctx, .n_threads = n_threads};
+    tk_session_opts so = {.n_ctx = n_ctx, .n_threads = n_threads, .clock = clock};
     tk_session *s = tk_session_new(m, &so, &e);
     if (!s) { fprintf(stderr, "tick bench: %s\n", e.msg); tk_model_free(m); return 1; }
     if (n_prompt + n_gen > tk_session_n_ctx(s)) {
@@ -98,6 +99,7 @@ int cmd_bench(int argc, char **argv) {
     int status = 0;
     for (int r = -1; r < reps && !status; r++) { /* r = -1: warm-up */
         tk_session_reset(s);
+        if (clock) tk_session_clock_reset(s);
         double t0 = tk_now_ns();
         if (n_prompt && tk_prefill(s, ids, n_prompt, &e)) status = 1;
         double t1 = tk_now_ns();

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
+int cmd_synth(int argc, char **argv);    /* cmd_synth.c    */
+
 static const char *USAGE =
     "usage: tick COMMAND [flags]\n"
     "\n"
@@ -18,7 +21,7 @@ static const char *USAGE =
     "            --trace: a Chrome trace (Perfetto) of every op on every thread\n"
     "  clock     the flags of run, plus [--json]: where the time of every tick\n"
     "            went, per stage, op kind and layer, against the machine's limits\n"
-    "  bench     -m MODEL [-p N] [-n N] [-t N] [-r REPS] [--json]\n"
+    "  bench     -m MODEL [-p N] [-n N] [-t N] [-r REPS] [--json] [--clock]\n"
     "            prompt processing (ppN) and generation (tgN) tok/s, medians of REPS\n"
     "            runs (default -p 128 -n 64 -r 5), GB/s against the read bandwidth\n"
     "  tokenize  -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [--pieces] [--no-bos]\n"
@@ -27,6 +30,18 @@ static const char *USAGE =
     "            architecture, hyper-parameters, vocabulary, metadata, tensors\n"
     "  roofline  [--json] [--threads N] [--remeasure] [--seconds S]\n"
     "            this machine's read GB/s and peak F32 / int8 per thread count (cached)\n"
+    "  report    the flags of run, plus -o FILE: the run of `clock` written as one\n"
+    "            self-contained HTML page (time per tick, op kinds, roofline, tables)\n"
+    "  graph     -m MODEL [-z TOKENIZER] [--format mermaid|dot]\n"
+    "            the computation graph one tick runs (layer 0 in full, FLOPs, bytes)\n"
+    "  quantize  IN.gguf OUT.gguf TYPE [-t N]\n"
+    "            convert every weight matrix to TYPE (f32, f16, bf16, q8_0, q4_0),\n"
+    "            norms stay F32; like llama-quantize --pure\n"
+    "  synth     SHAPE -o OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--seed N] [-t N]\n"
+    "            a random-weight Llama GGUF at a real shape (tinyllama-1.1b,\n"
+    "            stories110m, stories15m, llama2-7b, llama3-8b), or explicit dims:\n"
+    "            --embd N --layers N --heads N [--kv-heads N] --ffn N --ctx N\n"
+    "            [--vocab-size N] [--tied] [--rope-base F] [--eps F]\n"
     "  help      this text\n"
     "\n"
     "defaults: -n 128, -c = the model's context capped at 4096, --temp 0.8,\n"
@@ -120,6 +135,9 @@ int cmd_inspect(int argc, char **argv) {
     return 0;
 }
 
+int cmd_report(int argc, char **argv); /* cmd_report.c */
+int cmd_graph(int argc, char **argv);  /* cmd_graph.c  */
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
@@ -131,6 +149,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
     if (!strcmp(argv[1], "roofline")) return cmd_roofline(argc, argv);
+    if (!strcmp(argv[1], "quantize")) return cmd_quantize(argc, argv);
+    if (!strcmp(argv[1], "synth")) return cmd_synth(argc, argv);
+    if (!strcmp(argv[1], "report")) return cmd_report(argc, argv);
+    if (!strcmp(argv[1], "graph")) return cmd_graph(argc, argv);
     fprintf(stderr, "tick: unknown command '%s' (try: tick help)\n", argv[1]);
     return 2;
 }

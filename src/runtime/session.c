@@ -120,3 +120,7 @@ int32_t tk_session_sample(tk_session *s, tk_sampler *smp) {
 const tk_clock *tk_session_clock(const tk_session *s) { return s->clock; }
 
 const tk_graph *tk_session_graph(const tk_session *s) { return &s->graph; }
+
+void tk_session_clock_reset(tk_session *s) {
+    if (s->clock) tk_clock_reset(s->clock);
+}

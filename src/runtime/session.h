@@ -9,4 +9,7 @@
 /* The graph one position runs (ops, shapes, FLOPs and bytes). */
 const tk_graph *tk_session_graph(const tk_session *s);
 
+/* Forget the clock's records (bench repetitions). */
+void tk_session_clock_reset(tk_session *s);
+
 #endif

@@ -46,6 +46,12 @@ typedef void (*tk_from_float_fn)(const float *src, void *dst, int64_t n);
 /* Dot product of one weight row (this type) with one activation row
  * (vec_dot_type), n elements, n a multiple of block. */
 typedef float (*tk_vec_dot_fn)(int64_t n, const void *w, const void *x);
+/* out[r] = vec_dot(n, w + r * stride, x) for r in [0, nrows): several
+ * weight rows against one activation row (stride in bytes). Each out[r] is
+ * bit-identical to what vec_dot of the same table gives for that row, so
+ * results do not depend on how rows are split across threads. */
+typedef void (*tk_vec_dot_rows_fn)(int64_t n, const void *w, size_t stride, const void *x,
+                                   float *out, int64_t nrows);
 
 typedef struct tk_dtype_traits {
     const char *name;      /* "Q8_0"                                        */
@@ -55,10 +61,53 @@ typedef struct tk_dtype_traits {
     tk_from_float_fn from_float; /* reference quantizer (round as GGUF does) */
     int vec_dot_type;      /* type the activation row is converted to       */
     tk_vec_dot_fn vec_dot;
+    tk_vec_dot_rows_fn vec_dot_rows; /* optional; NULL: loop over vec_dot    */
 } tk_dtype_traits;
 
-/* NULL for an id tick does not know. */
+/* NULL for an id tick does not know. The scalar reference kernels: the
+ * oracle every SIMD table is tested against. */
 const tk_dtype_traits *tk_dtype_get(int type);
+
+/* ---- instruction sets ------------------------------------------------------
+ *
+ * One const table per ISA, each level a superset of the one below it (on
+ * every CPU that ships it). A table holds only the types it has kernels
+ * for; tk_dtype_get_isa falls back per type to the next lower level, then
+ * to the scalar table. The SIMD kernels give the same bytes as the scalar
+ * ones for every conversion (from_float) and the same dot products up to
+ * the order of float additions (see tests/test_simd.c for the bounds).
+ *
+ *   scalar      portable C11, the reference
+ *   avx2        AVX2 + FMA + F16C                 (Haswell, Zen 1)
+ *   avx512      + AVX-512 F, BW, VL               (Skylake-X)
+ *   avx512vnni  + AVX-512 VNNI: int8 dot products (Cascade Lake, Ice Lake)
+ *   avx512bf16  + AVX-512 BF16: bf16 dot products (Cooper Lake, Sapphire
+ *               Rapids, Zen 4; every such CPU also has VNNI)
+ *
+ * Kernels are compiled with per-function target attributes, so the binary
+ * runs on any x86-64 (or other) CPU; only the levels this CPU and its OS
+ * support may be used. */
+typedef enum tk_isa {
+    TK_ISA_SCALAR,
+    TK_ISA_AVX2,
+    TK_ISA_AVX512,
+    TK_ISA_AVX512_VNNI,
+    TK_ISA_AVX512_BF16,
+    TK_ISA_COUNT
+} tk_isa;
+
+/* The kernels of `type` at `isa` (falling back per type as above); NULL
+ * for an unknown type, or an isa out of range. Does not check that this
+ * CPU supports isa: see tk_isa_supported. */
+const tk_dtype_traits *tk_dtype_get_isa(int type, int isa);
+/* The best level this CPU and OS support (TK_ISA_SCALAR at worst). */
+int tk_isa_detect(void);
+/* 1 if this CPU and OS can run level isa, else 0. */
+int tk_isa_supported(int isa);
+/* "avx2"; "?" for out of range. */
+const char *tk_isa_name(int isa);
+/* Case-insensitive lookup ("AVX2"); -1 if unknown. */
+int tk_isa_from_name(const char *name);
 const char *tk_dtype_name(int type); /* "?" for unknown */
 /* Case-insensitive lookup by name ("q8_0"); -1 if unknown. */
 int tk_dtype_from_name(const char *name);

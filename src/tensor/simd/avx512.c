@@ -1,0 +1,324 @@
+/* avx512.c: the dtype kernels of the three AVX-512 levels, compiled with
+ * per-function target attributes (see avx2.c for the scheme they share):
+ *
+ *   avx512      (F, BW, VL)  F32 / F16 / BF16 dot products on 16 float
+ *               lanes with masked tails (no scalar remainder); the F16,
+ *               BF16 and Q8_0 conversions. Q8_0 / Q4_0 dot products fall
+ *               back to AVX2's maddubs kernels (dtype.c's table).
+ *   avx512vnni  Q8_0 x Q8_0 and Q4_0 x Q8_0 with vpdpbusd on 256 bits (one
+ *               block per register), in the same 4-block shape as AVX2:
+ *               exact int32 block sums, scaled as the reference, 4 float
+ *               lanes. The unsigned operand is w + 128 (Q8_0) or q (Q4_0)
+ *               and the activation's part (128 * sum x, 8 * sum x) is
+ *               computed once per block and shared by all rows, so both
+ *               are exact for every byte of either operand.
+ *   avx512bf16  BF16 x BF16 with vdpbf16ps: pairs of products added into
+ *               16 float lanes (the hardware flushes subnormals, which the
+ *               products of realistic weights and activations never are).
+ *
+ * from_float gives exactly the bytes of the scalar reference (as avx2.c). */
+#include "simd.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define BF16X __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")))
+#define INLINE static inline __attribute__((always_inline))
+#define UNROLL _Pragma("GCC unroll 4")
+#define MAXR 4 /* rows per step of the _rows kernels */
+
+enum { F32, F16, BF16 };
+
+/* ---- vocabulary ------------------------------------------------------------ */
+
+/* Up to 16 elements (mask m) of a float row of kind k at element i, as
+ * floats; masked-off lanes are 0 and their memory is not touched. */
+INLINE AVX512 __m512 load16(int k, const void *p, int64_t i, __mmask16 m) {
+    if (k == F32) return _mm512_maskz_loadu_ps(m, (const float *)p + i);
+    const __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i);
+    if (k == F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+INLINE AVX512 __m512 full16(int k, const void *p, int64_t i) {
+    if (k == F32) return _mm512_loadu_ps((const float *)p + i);
+    const __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i));
+    if (k == F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+INLINE AVX512 __mmask16 mask16(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+
+/* ---- F32, F16, BF16: dot products ----------------------------------------- */
+
+INLINE AVX512 void float_dot(int k, int K, int64_t n, const char *w, size_t stride, const void *x, float *out) {
+    __m512 a0[MAXR], a1[MAXR];
+    UNROLL for (int r = 0; r < K; r++) a0[r] = a1[r] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 x0 = full16(k, x, i), x1 = full16(k, x, i + 16);
+        UNROLL for (int r = 0; r < K; r++) {
+            const char *row = w + (size_t)r * stride;
+            a0[r] = _mm512_fmadd_ps(full16(k, row, i), x0, a0[r]);
+            a1[r] = _mm512_fmadd_ps(full16(k, row, i + 16), x1, a1[r]);
+        }
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = mask16(n - i);
+        const __m512 x0 = load16(k, x, i, m);
+        UNROLL for (int r = 0; r < K; r++) a0[r] = _mm512_fmadd_ps(load16(k, w + (size_t)r * stride, i, m), x0, a0[r]);
+    }
+    UNROLL for (int r = 0; r < K; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+}
+
+#define FLOAT_KERNELS(type, k)                                                                   \
+    AVX512 float tk_##type##_vec_dot_avx512(int64_t n, const void *w, const void *x) {           \
+        float out;                                                                               \
+        float_dot(k, 1, n, w, 0, x, &out);                                                       \
+        return out;                                                                              \
+    }                                                                                            \
+    AVX512 void tk_##type##_vec_dot_rows_avx512(int64_t n, const void *w, size_t stride, const void *x, \
+                                                float *out, int64_t nrows) {                     \
+        const char *p = w;                                                                       \
+        int64_t r = 0;                                                                           \
+        for (; r + MAXR <= nrows; r += MAXR) float_dot(k, MAXR, n, p + (size_t)r * stride, stride, x, out + r); \
+        for (; r < nrows; r++) float_dot(k, 1, n, p + (size_t)r * stride, stride, x, out + r);  \
+    }
+FLOAT_KERNELS(f32, F32)
+FLOAT_KERNELS(f16, F16)
+FLOAT_KERNELS(bf16, BF16)
+
+/* BF16 with vdpbf16ps: 32 elements (16 pairs) per instruction. */
+INLINE BF16X __m512bh bf16_pairs(const void *p, int64_t i, __mmask32 m) {
+    return (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)p + i);
+}
+
+INLINE BF16X void bf16_dot(int K, int64_t n, const char *w, size_t stride, const void *x, float *out) {
+    __m512 a0[MAXR], a1[MAXR];
+    UNROLL for (int r = 0; r < K; r++) a0[r] = a1[r] = _mm512_setzero_ps();
+    const __mmask32 all = 0xffffffffu;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        const __m512bh x0 = bf16_pairs(x, i, all), x1 = bf16_pairs(x, i + 32, all);
+        UNROLL for (int r = 0; r < K; r++) {
+            const char *row = w + (size_t)r * stride;
+            a0[r] = _mm512_dpbf16_ps(a0[r], bf16_pairs(row, i, all), x0);
+            a1[r] = _mm512_dpbf16_ps(a1[r], bf16_pairs(row, i + 32, all), x1);
+        }
+    }
+    for (; i < n; i += 32) {
+        const int64_t left = n - i;
+        const __mmask32 m = left >= 32 ? all : (__mmask32)((1u << left) - 1);
+        const __m512bh x0 = bf16_pairs(x, i, m);
+        UNROLL for (int r = 0; r < K; r++) a0[r] = _mm512_dpbf16_ps(a0[r], bf16_pairs(w + (size_t)r * stride, i, m), x0);
+    }
+    UNROLL for (int r = 0; r < K; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+}
+
+BF16X float tk_bf16_vec_dot_avx512bf16(int64_t n, const void *w, const void *x) {
+    float out;
+    bf16_dot(1, n, w, 0, x, &out);
+    return out;
+}
+
+BF16X void tk_bf16_vec_dot_rows_avx512bf16(int64_t n, const void *w, size_t stride, const void *x, float *out,
+                                           int64_t nrows) {
+    const char *p = w;
+    int64_t r = 0;
+    for (; r + MAXR <= nrows; r += MAXR) bf16_dot(MAXR, n, p + (size_t)r * stride, stride, x, out + r);
+    for (; r < nrows; r++) bf16_dot(1, n, p + (size_t)r * stride, stride, x, out + r);
+}
+
+/* ---- Q8_0 x Q8_0, Q4_0 x Q8_0 with VNNI ------------------------------------ */
+
+INLINE VNNI float hsum4_ps(__m128 s) {
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE VNNI int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x55));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32, exact. */
+INLINE VNNI __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+INLINE VNNI __m128 scales4(const void *blocks, int bytes) {
+    const unsigned char *p = blocks;
+    const uint16_t *d0 = (const uint16_t *)p, *d1 = (const uint16_t *)(p + bytes);
+    const uint16_t *d2 = (const uint16_t *)(p + 2 * bytes), *d3 = (const uint16_t *)(p + 3 * bytes);
+    return _mm_cvtph_ps(_mm_setr_epi16((short)*d0, (short)*d1, (short)*d2, (short)*d3, 0, 0, 0, 0));
+}
+
+/* An activation block and the negated sums that remove the unsigned
+ * operand's offset: -c * (x0 + x1 + x2 + x3) per int32 lane. */
+typedef struct { __m256i x, neg; } xblock;
+
+INLINE VNNI xblock xload(const tk_block_q8_0 *b, char c) {
+    xblock r;
+    r.x = _mm256_loadu_si256((const __m256i *)b->qs);
+    r.neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(c), r.x));
+    return r;
+}
+
+/* 8 int32 lanes summing to sum_j w[j] * x[j]: (w + 128) . x - 128 . x */
+INLINE VNNI __m256i dot_q8(const tk_block_q8_0 *a, xblock x) {
+    const __m256i w = _mm256_loadu_si256((const __m256i *)a->qs);
+    return _mm256_dpbusd_epi32(x.neg, _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80)), x.x);
+}
+
+/* sum_j (q[j] - 8) * x[j]: q . x - 8 . x */
+INLINE VNNI __m256i dot_q4(const tk_block_q4_0 *a, xblock x) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)a->qs);
+    const __m256i qq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
+    return _mm256_dpbusd_epi32(x.neg, qq, x.x);
+}
+
+/* The block loop of both types: `Q4` selects Q4_0 weights (and its scaling
+ * order (isum * dw) * dx) or Q8_0 weights (isum * (dw * dx)). */
+INLINE VNNI void quant_dot(int Q4, int K, int64_t n, const char *w, size_t stride, const tk_block_q8_0 *x, float *out) {
+    const int64_t nb = n / 32;
+    const int wbytes = Q4 ? (int)sizeof(tk_block_q4_0) : (int)sizeof(tk_block_q8_0);
+    const char c = Q4 ? 8 : (char)0x80;
+    __m128 acc[MAXR];
+    float tail[MAXR];
+    UNROLL for (int r = 0; r < K; r++) acc[r] = _mm_setzero_ps(), tail[r] = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const xblock x0 = xload(x + i, c), x1 = xload(x + i + 1, c), x2 = xload(x + i + 2, c), x3 = xload(x + i + 3, c);
+        const __m128 dx = scales4(x + i, sizeof *x);
+        UNROLL for (int r = 0; r < K; r++) {
+            const char *a = w + (size_t)r * stride + (size_t)i * (size_t)wbytes;
+            __m128i s;
+            __m128 t;
+            if (Q4) {
+                const tk_block_q4_0 *q = (const tk_block_q4_0 *)a;
+                s = hsum4_epi32(dot_q4(q, x0), dot_q4(q + 1, x1), dot_q4(q + 2, x2), dot_q4(q + 3, x3));
+                t = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(s), scales4(q, wbytes)), dx);
+            } else {
+                const tk_block_q8_0 *q = (const tk_block_q8_0 *)a;
+                s = hsum4_epi32(dot_q8(q, x0), dot_q8(q + 1, x1), dot_q8(q + 2, x2), dot_q8(q + 3, x3));
+                t = _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(scales4(q, wbytes), dx));
+            }
+            acc[r] = _mm_add_ps(acc[r], t);
+        }
+    }
+    for (; i < nb; i++) {
+        const xblock x0 = xload(x + i, c);
+        const float dx = _cvtsh_ss(x[i].d);
+        UNROLL for (int r = 0; r < K; r++) {
+            const char *a = w + (size_t)r * stride + (size_t)i * (size_t)wbytes;
+            float t;
+            if (Q4) {
+                const tk_block_q4_0 *q = (const tk_block_q4_0 *)a;
+                t = ((float)hsum_epi32(dot_q4(q, x0)) * _cvtsh_ss(q->d)) * dx;
+            } else {
+                const tk_block_q8_0 *q = (const tk_block_q8_0 *)a;
+                const float dd = _cvtsh_ss(q->d) * dx;
+                t = (float)hsum_epi32(dot_q8(q, x0)) * dd;
+            }
+            tail[r] += t;
+        }
+    }
+    UNROLL for (int r = 0; r < K; r++) out[r] = hsum4_ps(acc[r]) + tail[r];
+}
+
+#define QUANT_KERNELS(type, q4)                                                                  \
+    VNNI float tk_##type##_vec_dot_avx512vnni(int64_t n, const void *w, const void *x) {         \
+        float out;                                                                               \
+        quant_dot(q4, 1, n, w, 0, x, &out);                                                      \
+        return out;                                                                              \
+    }                                                                                            \
+    VNNI void tk_##type##_vec_dot_rows_avx512vnni(int64_t n, const void *w, size_t stride, const void *x, \
+                                                  float *out, int64_t nrows) {                   \
+        const char *p = w;                                                                       \
+        int64_t r = 0;                                                                           \
+        for (; r + MAXR <= nrows; r += MAXR) quant_dot(q4, MAXR, n, p + (size_t)r * stride, stride, x, out + r); \
+        for (; r < nrows; r++) quant_dot(q4, 1, n, p + (size_t)r * stride, stride, x, out + r);  \
+    }
+QUANT_KERNELS(q8_0, 0)
+QUANT_KERNELS(q4_0, 1)
+
+/* ---- conversions ------------------------------------------------------------- */
+
+AVX512 void tk_f16_from_float_avx512(const float *src, void *dst, int64_t n) {
+    uint16_t *d = dst;
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = mask16(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(m, src + i);
+        const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        /* NaN: the reference gives sign | 0x7e00 whatever the payload */
+        const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        const __m256i canon = _mm256_or_si256(_mm256_and_si256(h, _mm256_set1_epi16((short)0x8000)), _mm256_set1_epi16(0x7e00));
+        _mm256_mask_storeu_epi16(d + i, m, _mm256_mask_blend_epi16(nan, h, canon));
+    }
+}
+
+AVX512 void tk_bf16_from_float_avx512(const float *src, void *dst, int64_t n) {
+    uint16_t *d = dst;
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = mask16(n - i);
+        const __m512i u = _mm512_maskz_loadu_epi32(m, src + i);
+        const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+        const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd), 16);
+        const __m512i q = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+        _mm256_mask_storeu_epi16(d + i, m, _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, r, q)));
+    }
+}
+
+/* roundf (ties away from zero) for |v| < 2^23, as avx2.c's round_away. */
+INLINE AVX512 __m512 round_away(__m512 v) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 frac = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(_mm512_sub_ps(v, t))));
+    const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign),
+                                                           _mm512_castps_si512(_mm512_set1_ps(1.0f))));
+    return _mm512_mask_add_ps(t, up, t, one);
+}
+
+#define Q8_TINY 0x0d800000u /* 2^-100: below it (or at inf / NaN) the reference decides */
+
+AVX512 void tk_q8_0_from_float_avx512(const float *src, void *dst, int64_t n) {
+    tk_block_q8_0 *b = dst;
+    const int64_t nb = n / 32;
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+    for (int64_t i = 0; i < nb; i++) {
+        const float *x = src + i * 32;
+        const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const __m512i m = _mm512_max_epu32(_mm512_and_si512(_mm512_castps_si512(v0), abs_mask),
+                                           _mm512_and_si512(_mm512_castps_si512(v1), abs_mask));
+        const uint32_t bits = _mm512_reduce_max_epu32(m);
+        if (bits >= 0x7f800000u || (bits != 0 && bits < Q8_TINY)) {
+            tk_q8_0_from_float(x, &b[i], 32);
+            continue;
+        }
+        const float amax = _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)bits)));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        b[i].d = tk_f32_to_f16(d);
+        const __m512 s = _mm512_set1_ps(id);
+        const __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(round_away(_mm512_mul_ps(v0, s))));
+        const __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(round_away(_mm512_mul_ps(v1, s))));
+        _mm_storeu_si128((__m128i *)b[i].qs, q0);
+        _mm_storeu_si128((__m128i *)(b[i].qs + 16), q1);
+    }
+}
+
+#else
+typedef int tk_simd_avx512_empty; /* ISO C wants a translation unit to declare something */
+#endif

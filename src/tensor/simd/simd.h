@@ -1,0 +1,60 @@
+/* simd.h: the SIMD kernels of the dtype table, one set per instruction-set
+ * level (see tk_isa in ../dtype.h), and the scalar references they fall back
+ * to. Only dtype.c (which builds the per-ISA tables) and the kernels
+ * themselves include this; everything else goes through tk_dtype_get_isa.
+ *
+ * Signatures are those of tk_dtype_traits: vec_dot(n, w, x), vec_dot_rows
+ * (n, w, stride, x, out, nrows), from_float(src, dst, n). The files compile
+ * to nothing on other architectures than x86-64. */
+#ifndef TK_TENSOR_SIMD_SIMD_H
+#define TK_TENSOR_SIMD_SIMD_H
+
+#include "../dtype.h"
+
+/* Scalar references (dtype_float.c, dtype_q.c). */
+void tk_f32_to_float(const void *src, float *dst, int64_t n);
+void tk_f32_from_float(const float *src, void *dst, int64_t n);
+float tk_f32_vec_dot(int64_t n, const void *w, const void *x);
+void tk_f16_to_float(const void *src, float *dst, int64_t n);
+void tk_f16_from_float(const float *src, void *dst, int64_t n);
+float tk_f16_vec_dot(int64_t n, const void *w, const void *x);
+void tk_bf16_to_float(const void *src, float *dst, int64_t n);
+void tk_bf16_from_float(const float *src, void *dst, int64_t n);
+float tk_bf16_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q8_0_to_float(const void *src, float *dst, int64_t n);
+void tk_q8_0_from_float(const float *src, void *dst, int64_t n);
+float tk_q8_0_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q4_0_to_float(const void *src, float *dst, int64_t n);
+void tk_q4_0_from_float(const float *src, void *dst, int64_t n);
+float tk_q4_0_vec_dot(int64_t n, const void *w, const void *x);
+
+#if defined(__x86_64__)
+#define TK_SIMD_DECL(type, isa)                                                             \
+    float tk_##type##_vec_dot_##isa(int64_t n, const void *w, const void *x);               \
+    void tk_##type##_vec_dot_rows_##isa(int64_t n, const void *w, size_t stride, const void *x, \
+                                        float *out, int64_t nrows);
+
+/* simd/avx2.c: AVX2 + FMA + F16C */
+TK_SIMD_DECL(f32, avx2)
+TK_SIMD_DECL(f16, avx2)
+TK_SIMD_DECL(bf16, avx2)
+TK_SIMD_DECL(q8_0, avx2)
+TK_SIMD_DECL(q4_0, avx2)
+void tk_f16_from_float_avx2(const float *src, void *dst, int64_t n);
+void tk_bf16_from_float_avx2(const float *src, void *dst, int64_t n);
+void tk_q8_0_from_float_avx2(const float *src, void *dst, int64_t n);
+
+/* simd/avx512.c: AVX-512 F/BW/VL; VNNI; BF16 */
+TK_SIMD_DECL(f32, avx512)
+TK_SIMD_DECL(f16, avx512)
+TK_SIMD_DECL(bf16, avx512)
+void tk_f16_from_float_avx512(const float *src, void *dst, int64_t n);
+void tk_bf16_from_float_avx512(const float *src, void *dst, int64_t n);
+void tk_q8_0_from_float_avx512(const float *src, void *dst, int64_t n);
+TK_SIMD_DECL(q8_0, avx512vnni)
+TK_SIMD_DECL(q4_0, avx512vnni)
+TK_SIMD_DECL(bf16, avx512bf16)
+#undef TK_SIMD_DECL
+#endif
+
+#endif
