@@ -12,7 +12,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc -MMD -MP
 override LDLIBS += -lcjson -lm -lpthread
 TEST_LDLIBS = -lcjson
 
-LIB_SRC  := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
 APP_SRC  := $(sort $(wildcard apps/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL:= $(sort $(wildcard tests/util_*.c))

@@ -36,6 +36,7 @@ static int to_float(const char *s, float lo, float hi, float *out) {
 int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_opts *o) {
     memset(o, 0, sizeof *o);
     o->n_predict = 128;
+    o->tick_index = -1;
     o->sp = tk_sampler_defaults();
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
@@ -52,6 +53,7 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
         }
         int known = (flags & F_MODEL && (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-z") || !strcmp(a, "--tokenizer"))) ||
                     (flags & F_CLOCK && !strcmp(a, "--trace")) ||
+                    (flags & F_JSON && !strcmp(a, "--tick")) ||
                     (flags & F_PROMPT && (!strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "-f") || !strcmp(a, "--file"))) ||
                     (flags & F_GEN && (!strcmp(a, "-n") || !strcmp(a, "--n-predict") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size") || !strcmp(a, "-t") || !strcmp(a, "--threads"))) ||
                     (flags & F_SAMPLE && (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--temp") || !strcmp(a, "--top-k") || !strcmp(a, "--top-p") ||
@@ -66,6 +68,10 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->prompt_file = v;
         else if (!strcmp(a, "--trace")) o->trace_path = v;
+        else if (!strcmp(a, "--tick")) {
+            if (to_long(v, 0, 1 << 20, &l)) return bad(cmd, a, v, "expected a tick index >= 0");
+            o->tick_index = (int)l;
+        }
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             if (to_long(v, -1, INT_MAX, &l)) return bad(cmd, a, v, "expected an integer >= -1 (-1: until the context is full)");
             o->n_predict = (int)l;

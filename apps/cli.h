@@ -11,6 +11,7 @@ typedef struct cli_opts {
     const char *model, *tokenizer, *prompt, *prompt_file;
     const char *trace_path;
     int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set, clock, json;
+    int tick_index; /* clock --tick N (-1: none) */
     tk_sampler_params sp;
 } cli_opts;
 

@@ -34,7 +34,7 @@ static double weight_bytes_per_token(const tk_session *s) {
 int cmd_bench(int argc, char **argv) {
     /* bench's own flags: -p N (prompt tokens), -r N, --json; the rest
      * (-m -z -n -c -t ...) go through the common parser */
-    int n_prompt = 128, reps = 5, json = 0, clock = 0;
+    int n_prompt = 128, reps = 5, json = 0, clock = 0, n_given = 0;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return 1;
     int nr = 0;
@@ -57,14 +57,15 @@ int cmd_bench(int argc, char **argv) {
             i++;
             continue;
         }
+        if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--n-predict")) n_given = 1;
         rest[nr++] = argv[i];
     }
     cli_opts o;
     int rc = cli_parse(nr, rest, 2, F_MODEL | F_GEN, "bench", &o);
     free(rest);
     if (rc) return rc;
-    int n_gen = o.n_predict == 128 ? 64 : o.n_predict; /* llama-bench's defaults: -p 128 -n 64 */
-    if (n_gen < 0) n_gen = 64;
+    int n_gen = n_given ? o.n_predict : 64; /* llama-bench's defaults: -p 128 -n 64 */
+    if (n_gen < 0) { fprintf(stderr, "tick bench: -n %d: expected a token count >= 0\n", n_gen); return 2; }
     if (n_prompt == 0 && n_gen == 0) { fprintf(stderr, "tick bench: nothing to measure (-p 0 -n 0)\n"); return 2; }
     tk_model *m = cli_load(&o);
     if (!m) return 1;

@@ -130,6 +130,8 @@ static int generate(int argc, char **argv, int mode) {
     if (mode == MODE_CLOCK) {
         if (o.json) tk_report_json(stdout, clk, m, &lim);
         else tk_report_summary(stdout, clk, m, &lim);
+        if (o.tick_index >= 0 && !o.json && tk_report_tick_detail(stdout, clk, m, o.tick_index, &lim) != 0)
+            fprintf(stderr, "tick clock: --tick %d: only %d ticks ran (0..%d)\n", o.tick_index, clk->n_ticks, clk->n_ticks - 1);
     }
     if (trace) {
         if (tk_report_trace(trace, clk, m) != 0 || fclose(trace) != 0) {

@@ -160,6 +160,21 @@ static void test_bad_flags(void) {
     }
 }
 
+/* tick clock: the summary, and one tick in detail */
+static void test_clock_summary(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    int st;
+    char *err, *out = run("clock -m " GGUF " -p 'Once upon a time' -n 12 --temp 0 --tick 7", &st, &err);
+    T_CHECK(st == 0, "exit %d: %s", st, err);
+    T_CHECK(out && strstr(out, "prefill") && strstr(out, "decode") && strstr(out, "ffn_matmul") && strstr(out, "per layer"),
+            "summary has phases, kinds and layers: %s", out);
+    T_CHECK(out && strstr(out, "tick 7: position 7") && strstr(out, "qkv_matmul"), "tick 7 in detail: %s", out);
+    free(out), free(err);
+    out = run("clock -m " GGUF " -p 'Once' -n 4 --tick 99", &st, &err);
+    T_CHECK(st == 0 && err && strstr(err, "--tick 99"), "a tick past the end is said: %s", err);
+    free(out), free(err);
+}
+
 static void test_invalid_utf8_prompt(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     char path[512], args[1024];
@@ -180,5 +195,6 @@ int main(void) {
     T_RUN(test_context_full);
     T_RUN(test_bad_flags);
     T_RUN(test_invalid_utf8_prompt);
+    T_RUN(test_clock_summary);
     return t_done();
 }

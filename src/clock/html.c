@@ -211,19 +211,28 @@ static int series_make(const page *p, series *s, int max_bins) {
 }
 
 /* A y range that a few slow ticks (page faults, preemption) do not flatten:
- * up to 1.3x the 98th percentile; taller values are clipped and marked. */
+ * up to twice the 80th percentile; taller values are clipped and marked
+ * with a triangle at the top (their value is in the tooltip). */
 static double y_top(const double *v, int n, double *step) {
     double *tmp = malloc((size_t)n * sizeof *tmp), mx = 0, top;
     for (int i = 0; i < n; i++) mx = v[i] > mx ? v[i] : mx;
     if (tmp) {
         memcpy(tmp, v, (size_t)n * sizeof *tmp);
-        double q = quantile(tmp, n, 0.98) * 1.3;
+        double q = quantile(tmp, n, 0.8) * 2;
         top = mx < q ? mx : q;
         free(tmp);
     } else top = mx;
     if (top <= 0) top = 1;
     *step = nice_step(top, 5);
     return ceil(top / *step * (1 - 1e-9)) * *step;
+}
+
+static void clipped_note(const page *p, const frame *fr, const double *v, int n) {
+    int k = 0;
+    for (int i = 0; i < n; i++) k += v[i] > fr->yhi;
+    if (k)
+        fprintf(p->f, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">&#9650; %d tick%s above the axis (preempted or faulting: value in the tooltip)</text>",
+                fr->x0 + fr->w - 6, fr->y0 + 14, k, k > 1 ? "s" : "");
 }
 
 static int first_decode(const series *s) {
@@ -304,6 +313,7 @@ static void chart_cycles(const page *p, const series *s) {
         fprintf(f, "\"/>\n");
     }
     free(med);
+    clipped_note(p, &fr, s->t, s->n);
     /* legend */
     double lx = fr.x0 + 8, ly = 16;
     for (int ph = 0; ph < TK_PHASE_COUNT; ph++) {
@@ -371,6 +381,7 @@ static void chart_ops(const page *p, const series *s) {
         fprintf(f, "</g>\n");
     }
     phase_divider(p, &fr, s);
+    if (sum) clipped_note(p, &fr, sum, s->n);
     /* legend: the kinds in stacking order, with their share of all ticks */
     int i = 0;
     for (int j = 0; j < TK_KIND_COUNT; j++) {
@@ -382,7 +393,7 @@ static void chart_ops(const page *p, const series *s) {
         i++;
     }
     if (s->per > 1)
-        fprintf(f, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">each bar: mean of %d ticks</text>", fr.x0 + fr.w, fr.y0 + 14, s->per);
+        fprintf(f, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">each bar: mean of %d ticks</text>", fr.x0 + fr.w - 6, fr.y0 + 28, s->per);
     fprintf(f, "</svg>\n");
     free(sum);
 }

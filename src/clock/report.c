@@ -5,6 +5,13 @@
 #include <math.h>
 #include <string.h>
 
+static const char *phase_names[TK_PHASE_COUNT] = {"prefill", "decode"};
+
+static void pct_str(char *buf, size_t cap, double v) {
+    if (isnan(v)) snprintf(buf, cap, "    -");
+    else snprintf(buf, cap, "%5.1f", v);
+}
+
 static double ms_of(const tk_clock *c, double cycles) { return cycles / c->ci.hz * 1e3; }
 
 double tk_roof_attainable(const tk_limits *lim, double ai) {
@@ -58,12 +65,6 @@ void tk_report_tick(FILE *f, const tk_clock *c, const tk_model *m, const tk_tick
             (unsigned long long)cy, s * 1e3, gbs, bw, s > 0 ? t->flops / s / 1e9 : 0);
 }
 
-static const char *phase_names[TK_PHASE_COUNT] = {"prefill", "decode"};
-
-static void pct_str(char *buf, size_t cap, double v) {
-    if (isnan(v)) snprintf(buf, cap, "    -");
-    else snprintf(buf, cap, "%5.1f", v);
-}
 
 void tk_report_summary(FILE *f, const tk_clock *c, const tk_model *m, const tk_limits *lim) {
     const tk_model_info *I = tk_model_info_of(m);
@@ -123,6 +124,42 @@ void tk_report_summary(FILE *f, const tk_clock *c, const tk_model *m, const tk_l
         }
     }
     if (c->dropped_ticks) fprintf(f, "\n(%d ticks past the record capacity are in the totals but not in the per-tick records)\n", c->dropped_ticks);
+}
+
+int tk_report_tick_detail(FILE *f, const tk_clock *c, const tk_model *m, int tick, const tk_limits *lim) {
+    if (tick < 0 || tick >= c->n_ticks) return -1;
+    const tk_tick_rec *t = &c->ticks[tick];
+    double fl[TK_KIND_COUNT] = {0}, by[TK_KIND_COUNT] = {0};
+    for (int i = 0; i < c->graph->n_ops; i++) {
+        const tk_op *op = &c->graph->ops[i];
+        if (i >= c->graph->first_logits_op && t->kind_cycles[TK_KIND_CLASSIFIER] == 0) break;
+        fl[op->kind] += tk_op_flops(op, t->pos);
+        by[op->kind] += tk_op_bytes(op, t->pos);
+    }
+    if (t->kind_cycles[TK_KIND_SAMPLE]) fl[TK_KIND_SAMPLE] = tk_n_vocab(m), by[TK_KIND_SAMPLE] = 4.0 * tk_n_vocab(m);
+    uint64_t cy = t->c_end - t->c_start;
+    double s = cy / c->ci.hz;
+    char p[48];
+    piece(m, t->token, p, sizeof p);
+    fprintf(f, "\ntick %d: position %d, token %d %s, %s; %llu cycles = %.4f ms; %.3f MB read, %.3f MFLOP; %.2f GB/s",
+            tick, t->pos, t->token, p, phase_names[t->phase], (unsigned long long)cy, s * 1e3, t->bytes / 1e6,
+            t->flops / 1e6, s > 0 ? t->bytes / s / 1e9 : 0);
+    if (lim && lim->read_gbs > 0)
+        fprintf(f, " = %.1f%% of %.1f GB/s (the limit would be %.4f ms)", 100 * t->bytes / s / 1e9 / lim->read_gbs,
+                lim->read_gbs, t->bytes / (lim->read_gbs * 1e9) * 1e3);
+    fprintf(f, "\n  stages:");
+    for (int st = 0; st < TK_STAGE_COUNT; st++)
+        fprintf(f, "  %s %.1f%%", tk_stage_name(st), cy ? 100.0 * t->stage_cycles[st] / cy : 0);
+    fprintf(f, "\n  %-16s %6s %10s %10s %11s %9s %6s\n", "kind", "share", "ms", "MB", "MFLOP", "GB/s", "%roof");
+    for (int k = 0; k < TK_KIND_COUNT; k++) {
+        if (!t->kind_cycles[k]) continue;
+        double ks = t->kind_cycles[k] / c->ci.hz;
+        char rp[16];
+        pct_str(rp, sizeof rp, roof_pct(c, lim, fl[k], by[k], (double)t->kind_cycles[k]));
+        fprintf(f, "  %-16s %5.1f%% %10.4f %10.4f %11.4f %9.2f %6s\n", tk_op_kind_name(k), 100.0 * t->kind_cycles[k] / cy,
+                ks * 1e3, by[k] / 1e6, fl[k] / 1e6, ks > 0 ? by[k] / ks / 1e9 : 0, rp);
+    }
+    return 0;
 }
 
 /* ---- JSON ----------------------------------------------------------------- */

@@ -22,6 +22,9 @@ void tk_report_tick(FILE *f, const tk_clock *c, const tk_model *m, const tk_tick
 /* The summary of `tick clock`: per phase, per stage, per op kind, per
  * layer, against the limits. */
 void tk_report_summary(FILE *f, const tk_clock *c, const tk_model *m, const tk_limits *lim);
+/* One tick in detail: where its cycles went, per stage and op kind, with
+ * the bytes and FLOPs each kind moved at that position. */
+int tk_report_tick_detail(FILE *f, const tk_clock *c, const tk_model *m, int tick, const tk_limits *lim);
 void tk_report_json(FILE *f, const tk_clock *c, const tk_model *m, const tk_limits *lim);
 
 /* Chrome trace event format (Perfetto, chrome://tracing). */

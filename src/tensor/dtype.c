@@ -1,54 +1,133 @@
-/* dtype.c: the type table. Kernels for each family live in their own files
- * (dtype_float.c, dtype_q.c); this file only ties them together. */
+/* dtype.c: the type tables. Kernels for each family live in their own files
+ * (dtype_float.c, dtype_q.c: the scalar references; simd/avx2.c,
+ * simd/avx512.c: the SIMD versions); this file only ties them together,
+ * one const table per instruction-set level, and says which level this CPU
+ * runs. */
 #include "dtype.h"
+#include "simd/simd.h"
+#include "../base/cpu.h"
 
 #include <ctype.h>
 #include <string.h>
 
-/* Provided by the family files. */
-void tk_f32_to_float(const void *src, float *dst, int64_t n);
-void tk_f32_from_float(const float *src, void *dst, int64_t n);
-float tk_f32_vec_dot(int64_t n, const void *w, const void *x);
-void tk_f16_to_float(const void *src, float *dst, int64_t n);
-void tk_f16_from_float(const float *src, void *dst, int64_t n);
-float tk_f16_vec_dot(int64_t n, const void *w, const void *x);
-void tk_bf16_to_float(const void *src, float *dst, int64_t n);
-void tk_bf16_from_float(const float *src, void *dst, int64_t n);
-float tk_bf16_vec_dot(int64_t n, const void *w, const void *x);
-void tk_q8_0_to_float(const void *src, float *dst, int64_t n);
-void tk_q8_0_from_float(const float *src, void *dst, int64_t n);
-float tk_q8_0_vec_dot(int64_t n, const void *w, const void *x);
-void tk_q4_0_to_float(const void *src, float *dst, int64_t n);
-void tk_q4_0_from_float(const float *src, void *dst, int64_t n);
-float tk_q4_0_vec_dot(int64_t n, const void *w, const void *x);
-
 static const tk_dtype_traits table[TK_DTYPE_COUNT] = {
-    [TK_F32]  = {"F32", 1, 4, tk_f32_to_float, tk_f32_from_float, TK_F32, tk_f32_vec_dot},
-    [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float, TK_F16, tk_f16_vec_dot},
-    [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float, TK_BF16, tk_bf16_vec_dot},
-    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float, TK_Q8_0, tk_q8_0_vec_dot},
-    [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, tk_q4_0_vec_dot},
+    [TK_F32]  = {"F32", 1, 4, tk_f32_to_float, tk_f32_from_float, TK_F32, tk_f32_vec_dot, NULL},
+    [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float, TK_F16, tk_f16_vec_dot, NULL},
+    [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float, TK_BF16, tk_bf16_vec_dot, NULL},
+    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float, TK_Q8_0, tk_q8_0_vec_dot, NULL},
+    [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, tk_q4_0_vec_dot, NULL},
     /* Known by size only. */
-    [TK_Q4_1] = {"Q4_1", 32, 20, 0, 0, 0, 0},
-    [TK_Q5_0] = {"Q5_0", 32, 22, 0, 0, 0, 0},
-    [TK_Q5_1] = {"Q5_1", 32, 24, 0, 0, 0, 0},
-    [TK_Q8_1] = {"Q8_1", 32, 36, 0, 0, 0, 0},
-    [TK_Q2_K] = {"Q2_K", 256, 84, 0, 0, 0, 0},
-    [TK_Q3_K] = {"Q3_K", 256, 110, 0, 0, 0, 0},
-    [TK_Q4_K] = {"Q4_K", 256, 144, 0, 0, 0, 0},
-    [TK_Q5_K] = {"Q5_K", 256, 176, 0, 0, 0, 0},
-    [TK_Q6_K] = {"Q6_K", 256, 210, 0, 0, 0, 0},
-    [TK_Q8_K] = {"Q8_K", 256, 292, 0, 0, 0, 0},
-    [TK_I8]   = {"I8", 1, 1, 0, 0, 0, 0},
-    [TK_I16]  = {"I16", 1, 2, 0, 0, 0, 0},
-    [TK_I32]  = {"I32", 1, 4, 0, 0, 0, 0},
-    [TK_I64]  = {"I64", 1, 8, 0, 0, 0, 0},
-    [TK_F64]  = {"F64", 1, 8, 0, 0, 0, 0},
+    [TK_Q4_1] = {"Q4_1", 32, 20, 0, 0, 0, 0, 0},
+    [TK_Q5_0] = {"Q5_0", 32, 22, 0, 0, 0, 0, 0},
+    [TK_Q5_1] = {"Q5_1", 32, 24, 0, 0, 0, 0, 0},
+    [TK_Q8_1] = {"Q8_1", 32, 36, 0, 0, 0, 0, 0},
+    [TK_Q2_K] = {"Q2_K", 256, 84, 0, 0, 0, 0, 0},
+    [TK_Q3_K] = {"Q3_K", 256, 110, 0, 0, 0, 0, 0},
+    [TK_Q4_K] = {"Q4_K", 256, 144, 0, 0, 0, 0, 0},
+    [TK_Q5_K] = {"Q5_K", 256, 176, 0, 0, 0, 0, 0},
+    [TK_Q6_K] = {"Q6_K", 256, 210, 0, 0, 0, 0, 0},
+    [TK_Q8_K] = {"Q8_K", 256, 292, 0, 0, 0, 0, 0},
+    [TK_I8]   = {"I8", 1, 1, 0, 0, 0, 0, 0},
+    [TK_I16]  = {"I16", 1, 2, 0, 0, 0, 0, 0},
+    [TK_I32]  = {"I32", 1, 4, 0, 0, 0, 0, 0},
+    [TK_I64]  = {"I64", 1, 8, 0, 0, 0, 0, 0},
+    [TK_F64]  = {"F64", 1, 8, 0, 0, 0, 0, 0},
 };
 
 const tk_dtype_traits *tk_dtype_get(int type) {
     if (type < 0 || type >= TK_DTYPE_COUNT || !table[type].name) return NULL;
     return &table[type];
+}
+
+/* ---- per-ISA tables ----------------------------------------------------------
+ *
+ * Each level lists only the types it has kernels for, each entry complete
+ * (kernels it does not improve on are taken from the level below by name);
+ * a type a level does not list falls back to the next lower level. */
+
+#if defined(__x86_64__)
+#define ROWS(type, isa) tk_##type##_vec_dot_##isa, tk_##type##_vec_dot_rows_##isa
+
+static const tk_dtype_traits table_avx2[TK_DTYPE_COUNT] = {
+    [TK_F32]  = {"F32", 1, 4, tk_f32_to_float, tk_f32_from_float, TK_F32, ROWS(f32, avx2)},
+    [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float_avx2, TK_F16, ROWS(f16, avx2)},
+    [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_avx2, TK_BF16, ROWS(bf16, avx2)},
+    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_avx2, TK_Q8_0, ROWS(q8_0, avx2)},
+    [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, avx2)},
+};
+
+static const tk_dtype_traits table_avx512[TK_DTYPE_COUNT] = {
+    [TK_F32]  = {"F32", 1, 4, tk_f32_to_float, tk_f32_from_float, TK_F32, ROWS(f32, avx512)},
+    [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float_avx512, TK_F16, ROWS(f16, avx512)},
+    [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_avx512, TK_BF16, ROWS(bf16, avx512)},
+    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_avx512, TK_Q8_0, ROWS(q8_0, avx2)},
+};
+
+static const tk_dtype_traits table_avx512vnni[TK_DTYPE_COUNT] = {
+    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_avx512, TK_Q8_0, ROWS(q8_0, avx512vnni)},
+    [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, avx512vnni)},
+};
+
+static const tk_dtype_traits table_avx512bf16[TK_DTYPE_COUNT] = {
+    [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_avx512, TK_BF16, ROWS(bf16, avx512bf16)},
+};
+#undef ROWS
+
+static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {
+    table, table_avx2, table_avx512, table_avx512vnni, table_avx512bf16,
+};
+#else
+static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {table, table, table, table, table};
+#endif
+
+const tk_dtype_traits *tk_dtype_get_isa(int type, int isa) {
+    if (type < 0 || type >= TK_DTYPE_COUNT || isa < 0 || isa >= TK_ISA_COUNT) return NULL;
+    for (int l = isa; l > TK_ISA_SCALAR; l--)
+        if (tables[l][type].name) return &tables[l][type];
+    return tk_dtype_get(type);
+}
+
+static const char *const isa_names[TK_ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"};
+
+const char *tk_isa_name(int isa) { return isa >= 0 && isa < TK_ISA_COUNT ? isa_names[isa] : "?"; }
+
+int tk_isa_from_name(const char *name) {
+    for (int i = 0; name && i < TK_ISA_COUNT; i++) {
+        const char *a = isa_names[i], *b = name;
+        while (*a && *b && *a == tolower((unsigned char)*b)) a++, b++;
+        if (!*a && !*b) return i;
+    }
+    return -1;
+}
+
+/* The levels are nested, so the best one is the first from the top whose
+ * features are all there. */
+static int isa_ok(const tk_cpu *c, int isa) {
+    int avx2 = c->avx2 && c->fma && c->f16c;
+    int avx512 = avx2 && c->avx512f && c->avx512bw && c->avx512vl;
+    switch (isa) {
+    case TK_ISA_SCALAR: return 1;
+    case TK_ISA_AVX2: return avx2;
+    case TK_ISA_AVX512: return avx512;
+    case TK_ISA_AVX512_VNNI: return avx512 && c->avx512_vnni;
+    case TK_ISA_AVX512_BF16: return avx512 && c->avx512_vnni && c->avx512_bf16;
+    default: return 0;
+    }
+}
+
+int tk_isa_supported(int isa) {
+    tk_cpu c;
+    tk_cpu_features(&c);
+    return isa_ok(&c, isa);
+}
+
+int tk_isa_detect(void) {
+    tk_cpu c;
+    tk_cpu_features(&c);
+    int best = TK_ISA_SCALAR;
+    for (int i = TK_ISA_SCALAR + 1; i < TK_ISA_COUNT; i++)
+        if (isa_ok(&c, i)) best = i;
+    return best;
 }
 
 const char *tk_dtype_name(int type) {
