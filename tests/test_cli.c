@@ -11,6 +11,8 @@
 #define BIN "../shared/models/stories260K.bin"
 #define TOK "../shared/models/tok512.bin"
 
+#define S(x) ((x) ? (x) : "(null)")
+
 static const char *tick(void) {
     const char *t = getenv("TICK");
     return t ? t : "./tick";
@@ -46,9 +48,9 @@ static void test_run_matches_llama2c(void) {
         snprintf(args, sizeof args, "run -m " BIN " -z " TOK " -p '%s' -n %d --temp 0", prompt, steps - np + 1);
         int st;
         char *err, *out = run(args, &st, &err);
-        T_CHECK(st == 0, "exit %d: %s", st, err);
+        T_CHECK(st == 0, "exit %d: %s", st, S(err));
         T_CHECK(out && strcmp(out, want) == 0, "text differs from llama2.c's:\n--- got\n%s\n--- want\n%s", out, want);
-        T_CHECK(err && strstr(err, "prompt:") && strstr(err, "tok/s") && one_line(err), "summary line: %s", err);
+        T_CHECK(err && strstr(err, "prompt:") && strstr(err, "tok/s") && one_line(err), "summary line: %s", S(err));
         free(out), free(err);
     }
     cJSON_Delete(root);
@@ -85,19 +87,19 @@ static void test_tokenize_inspect(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
     char *out = run("tokenize -m " GGUF " -p 'Once upon a time'", &st, NULL);
-    T_CHECK(st == 0 && out && strcmp(out, "1 403 407 261 378\n") == 0, "tokenize: %s", out);
+    T_CHECK(st == 0 && out && strcmp(out, "1 403 407 261 378\n") == 0, "tokenize: %s", S(out));
     free(out);
     out = run("tokenize -m " GGUF " -p 'Once upon a time' --no-bos --pieces", &st, NULL);
-    T_CHECK(st == 0 && out && strstr(out, "403 '\xe2\x96\x81Once'") && !strstr(out, "'<s>'"), "pieces: %s", out);
+    T_CHECK(st == 0 && out && strstr(out, "403 '\xe2\x96\x81Once'") && !strstr(out, "'<s>'"), "pieces: %s", S(out));
     free(out);
     out = run("inspect " GGUF, &st, NULL);
     T_CHECK(st == 0 && out && strstr(out, "n_embd 64") && strstr(out, "n_layer 5") &&
             strstr(out, "token_embd.weight") && strstr(out, "blk.4.ffn_down.weight") && strstr(out, "tokenizer.ggml.tokens"),
-            "inspect: %s", out);
+            "inspect: %s", S(out));
     free(out);
     if (!t_shared("models/stories260K.bin", NULL)) return;
     out = run("inspect " BIN " -z " TOK, &st, NULL);
-    T_CHECK(st == 0 && out && strstr(out, "llama2.c v0") && strstr(out, "n_head_kv 4"), "inspect .bin: %s", out);
+    T_CHECK(st == 0 && out && strstr(out, "llama2.c v0") && strstr(out, "n_head_kv 4"), "inspect .bin: %s", S(out));
     free(out);
 }
 
@@ -118,11 +120,11 @@ static void test_context_full(void) {
     int st;
     char *err, *out = run("run -m " GGUF " -p 'Once upon a time' -c 16 -n 100 --temp 0", &st, &err);
     T_CHECK(st == 0, "context full is a normal stop (exit %d)", st);
-    T_CHECK(err && strstr(err, "context is full"), "says so: %s", err);
-    T_CHECK(err && strstr(err, "generated: 12 tokens"), "5 prompt + 11 decoded fill 16; the 12th is sampled from the last: %s", err);
+    T_CHECK(err && strstr(err, "context is full"), "says so: %s", S(err));
+    T_CHECK(err && strstr(err, "generated: 12 tokens"), "5 prompt + 11 decoded fill 16; the 12th is sampled from the last: %s", S(err));
     free(out), free(err);
     out = run("run -m " GGUF " -p 'Once upon a time there was a little girl named Lily' -c 4", &st, &err);
-    T_CHECK(st != 0 && err && one_line(err) && strstr(err, "context"), "prompt longer than context: %d %s", st, err);
+    T_CHECK(st != 0 && err && one_line(err) && strstr(err, "context"), "prompt longer than context: %d %s", st, S(err));
     free(out), free(err);
 }
 
@@ -165,13 +167,13 @@ static void test_clock_summary(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
     char *err, *out = run("clock -m " GGUF " -p 'Once upon a time' -n 12 --temp 0 --tick 7", &st, &err);
-    T_CHECK(st == 0, "exit %d: %s", st, err);
+    T_CHECK(st == 0, "exit %d: %s", st, S(err));
     T_CHECK(out && strstr(out, "prefill") && strstr(out, "decode") && strstr(out, "ffn_matmul") && strstr(out, "per layer"),
-            "summary has phases, kinds and layers: %s", out);
-    T_CHECK(out && strstr(out, "tick 7: position 7") && strstr(out, "qkv_matmul"), "tick 7 in detail: %s", out);
+            "summary has phases, kinds and layers: %s", S(out));
+    T_CHECK(out && strstr(out, "tick 7: position 7") && strstr(out, "qkv_matmul"), "tick 7 in detail: %s", S(out));
     free(out), free(err);
     out = run("clock -m " GGUF " -p 'Once' -n 4 --tick 99", &st, &err);
-    T_CHECK(st == 0 && err && strstr(err, "--tick 99"), "a tick past the end is said: %s", err);
+    T_CHECK(st == 0 && err && strstr(err, "--tick 99"), "a tick past the end is said: %s", S(err));
     free(out), free(err);
 }
 
@@ -183,7 +185,7 @@ static void test_invalid_utf8_prompt(void) {
     snprintf(args, sizeof args, "run -m " GGUF " -f %s -n 4", path);
     int st;
     char *err, *out = run(args, &st, &err);
-    T_CHECK(st == 1 && err && one_line(err) && strstr(err, "UTF-8"), "invalid UTF-8: %d %s", st, err);
+    T_CHECK(st == 1 && err && one_line(err) && strstr(err, "UTF-8"), "invalid UTF-8: %d %s", st, S(err));
     free(out), free(err);
 }
 
