@@ -51,7 +51,7 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
             o->model = a;
             continue;
         }
-        int known = (flags & F_MODEL && (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-z") || !strcmp(a, "--tokenizer"))) ||
+        int known = (flags & F_MODEL && (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-z") || !strcmp(a, "--tokenizer") || !strcmp(a, "--isa"))) ||
                     (flags & F_CLOCK && !strcmp(a, "--trace")) ||
                     (flags & F_JSON && !strcmp(a, "--tick")) ||
                     (flags & F_PROMPT && (!strcmp(a, "-p") || !strcmp(a, "--prompt") || !strcmp(a, "-f") || !strcmp(a, "--file"))) ||
@@ -65,6 +65,7 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
         float f;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "-z") || !strcmp(a, "--tokenizer")) o->tokenizer = v;
+        else if (!strcmp(a, "--isa")) o->isa = v; /* checked by tk_model_load */
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) o->prompt_file = v;
         else if (!strcmp(a, "--trace")) o->trace_path = v;
@@ -146,7 +147,7 @@ char *cli_prompt(const cli_opts *o, size_t *len) {
 
 tk_model *cli_load(const cli_opts *o) {
     tk_error e = {0};
-    tk_load_opts lo = {.tokenizer_path = o->tokenizer};
+    tk_load_opts lo = {.tokenizer_path = o->tokenizer, .isa = o->isa};
     tk_model *m = tk_model_load(o->model, &lo, &e);
     if (!m) fprintf(stderr, "tick: %s\n", e.msg);
     return m;

@@ -9,6 +9,7 @@
 /* Everything a subcommand may be given; each subcommand says which it takes. */
 typedef struct cli_opts {
     const char *model, *tokenizer, *prompt, *prompt_file;
+    const char *isa; /* --isa: kernels to run (NULL: the best this CPU has) */
     const char *trace_path;
     int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set, clock, json;
     int tick_index; /* clock --tick N (-1: none) */

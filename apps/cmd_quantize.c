@@ -57,7 +57,6 @@ int cmd_quantize(int argc, char **argv) {
     tk_quantize_opts o = {.type = type, .n_threads = threads, .progress = progress, .ctx = NULL};
     tk_quantize_stats st;
     tk_error e = {0};
-    printf("tick quantize: %s -> %s as %s\n", pos[0], pos[1], tk_dtype_name(type));
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (tk_quantize_file(pos[0], pos[1], &o, &st, &e) != TK_OK) {
@@ -67,8 +66,8 @@ int cmd_quantize(int argc, char **argv) {
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    printf("total: %d tensors (%d converted), %.2f MiB -> %.2f MiB of tensor data; %s: %" PRIu64 " bytes, %.2f s\n",
-           st.n_tensors, st.n_converted, (double)st.bytes_in / 1048576.0, (double)st.bytes_out / 1048576.0, pos[1],
-           st.file_bytes, s);
+    printf("total: %d tensors (%d converted to %s), %.2f MiB -> %.2f MiB of tensor data; wrote %s: %" PRIu64 " bytes, %.2f s\n",
+           st.n_tensors, st.n_converted, tk_dtype_name(type), (double)st.bytes_in / 1048576.0,
+           (double)st.bytes_out / 1048576.0, pos[1], st.file_bytes, s);
     return 0;
 }

@@ -103,6 +103,7 @@ int cmd_inspect(int argc, char **argv) {
     const tk_model_info *I = tk_model_info_of(m);
     printf("model        %s\n", I->name);
     printf("format       %s\n", I->format);
+    printf("kernels      %s\n", I->isa);
     printf("architecture %s\n", I->arch);
     printf("n_vocab %d  n_embd %d  n_layer %d  n_head %d  n_head_kv %d  head_dim %d  n_ff %d\n",
            I->n_vocab, I->n_embd, I->n_layer, I->n_head, I->n_head_kv, I->head_dim, I->n_ff);

@@ -38,6 +38,11 @@ typedef struct tk_sampler tk_sampler;
 
 typedef struct tk_load_opts {
     const char *tokenizer_path; /* llama2.c tokenizer.bin (for .bin checkpoints) */
+    /* Kernels to run: NULL or "auto" = the best this CPU supports; else
+     * "scalar" (the portable reference), "avx2", "avx512", "avx512vnni" or
+     * "avx512bf16". An unknown name fails with TK_EINVAL, one this CPU
+     * cannot run with TK_EUNSUPPORTED. */
+    const char *isa;
 } tk_load_opts;
 
 /* Load a GGUF file (v2/v3) or a llama2.c checkpoint (legacy v0 or "ak42" v1).
@@ -57,6 +62,7 @@ typedef struct tk_model_info {
     int add_bos;
     uint64_t n_params;     /* elements in all weight tensors            */
     uint64_t weight_bytes; /* bytes of all weight tensors               */
+    const char *isa;       /* kernels it runs: "scalar", "avx2", ...     */
 } tk_model_info;
 
 const tk_model_info *tk_model_info_of(const tk_model *m);

@@ -27,9 +27,12 @@ tk_clock *tk_clock_new(const tk_graph *g, int n_threads, int max_ticks, int trac
         c->trace_n = calloc((size_t)n_threads, sizeof *c->trace_n);
         c->trace = calloc((size_t)n_threads, sizeof *c->trace);
         if (!c->trace_n || !c->trace) goto oom;
-        for (int t = 0; t < n_threads; t++)
+        for (int t = 0; t < n_threads; t++) {
             if (!(c->trace[t] = malloc(cap * sizeof **c->trace))) goto oom;
+            memset(c->trace[t], 0, cap * sizeof **c->trace); /* fault the pages in now, not inside a tick */
+        }
     }
+    memset(c->ticks, 0, (size_t)max_ticks * sizeof *c->ticks); /* same for the records */
     if (tk_cycles_calibrate(&c->ci) != TK_OK) {
         c->ci.source = "clock_gettime";
         c->ci.hz = 1e9;

@@ -449,6 +449,10 @@ static void chart_roofline(const page *p) {
         }
     double bw = p->lim.read_gbs, peak = p->lim.f32_gflops, i8 = p->o && uses_int8(c->graph) ? p->o->int8_gops : 0;
     int roof = bw > 0 && peak > 0;
+    /* where the roof's own labels are: point labels keep off them */
+    enum { MAX_BOX = TK_PHASE_COUNT * TK_KIND_COUNT * 2 + 48 };
+    lbox placed[MAX_BOX];
+    int nl = 0;
     double axlo = 1e300, axhi = -1e300, aylo = 1e300, ayhi = -1e300;
     for (int i = 0; i < np; i++) {
         axlo = fmin(axlo, pts[i].ai), axhi = fmax(axhi, pts[i].ai);
@@ -481,9 +485,16 @@ static void chart_roofline(const page *p) {
         fprintf(f, "</g>");
         /* the slope's label along the line, ending left of the ridge */
         double ang = -atan2(fy(&fr, 1) - fy(&fr, 10), fx(&fr, 10) - fx(&fr, 1)) * 180 / M_PI, le = ridge / 1.6;
-        if (fx(&fr, le) - fr.x0 > 190 && fy(&fr, le * bw) < fr.y0 + fr.h)
-            fprintf(f, "<text class=\"rooflabel\" text-anchor=\"end\" transform=\"translate(%.1f %.1f) rotate(%.1f)\">memory read %s GB/s</text>", fx(&fr, le), fy(&fr, le * bw) - 7, ang,
-                    num(b1, sizeof b1, bw));
+        if (fx(&fr, le) - fr.x0 > 190 && fy(&fr, le * bw) < fr.y0 + fr.h) {
+            char txt[64];
+            snprintf(txt, sizeof txt, "memory read %s GB/s", num(b1, sizeof b1, bw));
+            double ex = fx(&fr, le), ey = fy(&fr, le * bw) - 7, th = ang * M_PI / 180, len = 7.4 * (double)strlen(txt);
+            fprintf(f, "<text class=\"rooflabel\" text-anchor=\"end\" transform=\"translate(%.1f %.1f) rotate(%.1f)\">%s</text>", ex, ey, ang, txt);
+            for (double t = 0; t <= len && nl < MAX_BOX - TK_PHASE_COUNT * TK_KIND_COUNT * 2; t += 12) {
+                double cx = ex - (len - t) * cos(th) + 5 * sin(th), cy = ey - (len - t) * sin(th) - 5 * cos(th);
+                placed[nl++] = (lbox){cx - 7, cy - 7, cx + 7, cy + 7};
+            }
+        }
         fprintf(f, "<text class=\"rooflabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">F32 peak %s GFLOP/s</text>", fr.x0 + fr.w - 6, fy(&fr, peak) - 6, num(b1, sizeof b1, peak));
         if (i8 > peak) fprintf(f, "<text class=\"rooflabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">int8 dot peak %s GOP/s (quantized weights)</text>", fr.x0 + fr.w - 6, fy(&fr, i8) - 6, num(b1, sizeof b1, i8));
         fprintf(f, "<line class=\"divider\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", fx(&fr, ridge), fy(&fr, peak), fx(&fr, ridge), fr.y0 + fr.h);
@@ -506,8 +517,7 @@ static void chart_roofline(const page *p) {
      * prefill point next to its decode twin needs none (same colour). Each
      * label goes right (or left) of its point, moved up or down until it
      * overlaps no point and no other label. */
-    lbox placed[TK_PHASE_COUNT * TK_KIND_COUNT * 2];
-    int nl = 0, done[TK_PHASE_COUNT * TK_KIND_COUNT] = {0};
+    int done[TK_PHASE_COUNT * TK_KIND_COUNT] = {0};
     for (int i = 0; i < np; i++) placed[nl++] = (lbox){pts[i].x - 5, pts[i].y - 5, pts[i].x + 5, pts[i].y + 5};
     for (int i = 0; i < np; i++) {
         if (done[i]) continue;
@@ -758,7 +768,7 @@ static const char *CSS =
     "h1{font-size:22px;margin:4px 0 2px}h2{font-size:17px;margin:26px 0 6px;border-bottom:1px solid #ccc;padding-bottom:3px}"
     "h3{font-size:14px;margin:12px 0 4px}.sub{color:#555;margin:0 0 12px}"
     ".cards{display:flex;gap:12px;flex-wrap:wrap;margin:10px 0}"
-    ".card{background:#fff;border:1px solid #ddd;border-left:5px solid #888;border-radius:4px;padding:8px 12px;min-width:250px;flex:1}"
+    ".card{background:#fff;border:1px solid #ddd;border-left:5px solid #888;border-radius:4px;padding:8px 12px;min-width:250px;flex:1;font-size:13px}"
     ".card .k{color:#555;font-size:12px;text-transform:uppercase;letter-spacing:.05em}.card .big{font-size:26px;font-weight:bold;margin:2px 0}"
     ".card small{font-size:13px;font-weight:normal;color:#555}"
     "figure{margin:8px 0 4px;background:#fff;border:1px solid #ddd;border-radius:4px;padding:6px 0}"
@@ -770,10 +780,10 @@ static const char *CSS =
     ".trend{fill:none;stroke-width:2.4;opacity:.9}.dots{opacity:.55}.clip{fill:#000}"
     ".roof{fill:none;stroke:#111;stroke-width:2.2}.roof2{fill:none;stroke:#111;stroke-width:1.4;stroke-dasharray:6 4}"
     "text.rooflabel{font-size:12px;font-weight:bold;fill:#111}text.plabel{font-size:11px;fill:#111}text.plabel.pre{fill:#777}"
-    ".leader{stroke:#aaa;stroke-width:.8}"
+    ".leader{stroke:#aaa;stroke-width:.8}#ops-per-tick rect{shape-rendering:crispEdges}"
     "table{border-collapse:collapse;background:#fff;margin:6px 0;font-size:13px}"
     "th,td{border:1px solid #ddd;padding:3px 8px;text-align:right;font-variant-numeric:tabular-nums}th{background:#eee;font-weight:600}"
-    "td.l{text-align:left;white-space:nowrap}.kv td{text-align:left}.kv td:first-child{color:#555}"
+    "td.l{text-align:left;white-space:nowrap}.kv td,.kv th{text-align:left}.kv td:first-child{color:#555}"
     "td.bar{position:relative;min-width:90px;text-align:left}td.bar .fill{position:absolute;left:0;top:2px;bottom:2px;opacity:.55}"
     "td.bar .v{position:relative}.sw{display:inline-block;width:10px;height:10px;margin-right:6px;border:1px solid #0003}"
     ".two{display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start}.note{color:#666;font-size:12px}"

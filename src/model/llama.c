@@ -79,7 +79,7 @@ static const tk_model *M(const tk_op *op) { return (const tk_model *)op->ctx; }
 
 static void op_embed(const tk_op *op, const tk_op_args *a) {
     const tk_weight *w = op->w;
-    tk_get_row(w->type, w->data, w->cols, a->token, op->dst);
+    tk_get_row(w->type, M(op)->isa, w->data, w->cols, a->token, op->dst);
 }
 
 static void op_rmsnorm(const tk_op *op, const tk_op_args *a) {
@@ -89,13 +89,13 @@ static void op_rmsnorm(const tk_op *op, const tk_op_args *a) {
 
 static void op_quant(const tk_op *op, const tk_op_args *a) {
     (void)a;
-    tk_act_convert(op->wtype, op->src, op->n, op->xq);
+    tk_act_convert(op->wtype, M(op)->isa, op->src, op->n, op->xq);
 }
 
 static void op_matmul(const tk_op *op, const tk_op_args *a) {
     int64_t r0, r1;
     tk_split(op->w->rows, a->ith, a->nth, &r0, &r1);
-    tk_matvec_rows(op->w->type, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
+    tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
 }
 
 /* cos/sin of this position, shared by every layer's rope */

@@ -245,12 +245,37 @@ static int bind_all(tk_model *m, tk_error *e) {
     return TK_OK;
 }
 
+/* The kernel level named by opts (NULL or "auto": the best this CPU runs). */
+static int pick_isa(const char *name, int *isa, tk_error *e) {
+    int best = tk_isa_detect();
+    if (!name || !strcmp(name, "auto")) {
+        *isa = best;
+        return TK_OK;
+    }
+    int i = tk_isa_from_name(name);
+    if (i < 0) {
+        char known[128];
+        int o = snprintf(known, sizeof known, "auto");
+        for (int k = 0; k < TK_ISA_COUNT && o < (int)sizeof known; k++)
+            o += snprintf(known + o, sizeof known - (size_t)o, ", %s", tk_isa_name(k));
+        return tk_err(e, TK_EINVAL, "unknown ISA '%.64s' (known: %s)", name, known);
+    }
+    if (!tk_isa_supported(i))
+        return tk_err(e, TK_EUNSUPPORTED, "ISA '%s' is not supported by this CPU (the best it runs is %s)",
+                      tk_isa_name(i), tk_isa_name(best));
+    *isa = i;
+    return TK_OK;
+}
+
 tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
+    int isa = TK_ISA_SCALAR;
+    if (pick_isa(o ? o->isa : NULL, &isa, e)) return NULL;
     tk_model *m = calloc(1, sizeof *m);
     if (!m) {
         tk_err(e, TK_ENOMEM, "out of memory");
         return NULL;
     }
+    m->isa = isa;
     int rc;
     FILE *f = fopen(path, "rb");
     unsigned char magic[4] = {0};
@@ -286,6 +311,7 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
     }
     tk_model_info *I = &m->info;
     I->arch = m->arch, I->name = m->name, I->format = m->format;
+    I->isa = tk_isa_name(m->isa);
     I->bos = tk_vocab_bos(m->vocab), I->eos = tk_vocab_eos(m->vocab);
     I->add_bos = tk_vocab_add_bos(m->vocab);
     return m;

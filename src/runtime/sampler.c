@@ -92,6 +92,19 @@ static int by_logit_desc(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Min-heap on "better" order: c[0] is the worst of the heap. */
+static void sift_down(cand *c, int n, int i) {
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && by_logit_desc(&c[l], &c[w]) > 0) w = l;
+        if (r < n && by_logit_desc(&c[r], &c[w]) > 0) w = r;
+        if (w == i) return;
+        cand t = c[i];
+        c[i] = c[w], c[w] = t;
+        i = w;
+    }
+}
+
 /* p = softmax(logit) over c[0..n) (sorted descending: max is c[0]). */
 static void softmax_sorted(cand *c, int n) {
     double sum = 0.0;
@@ -122,8 +135,18 @@ int32_t tk_sampler_sample(tk_sampler *s, const float *logits) {
         return c[best].id;
     }
 
+    if (s->p.top_k > 0 && s->p.top_k < n) {
+        /* the k best in O(n log k) with a min-heap in c[0..k), then sorted */
+        int k = s->p.top_k;
+        for (int i = k / 2 - 1; i >= 0; i--) sift_down(c, k, i);
+        for (int i = k; i < n; i++)
+            if (by_logit_desc(&c[i], &c[0]) < 0) {
+                c[0] = c[i];
+                sift_down(c, k, 0);
+            }
+        n = k;
+    }
     qsort(c, (size_t)n, sizeof *c, by_logit_desc);
-    if (s->p.top_k > 0 && s->p.top_k < n) n = s->p.top_k;
     softmax_sorted(c, n);
     if (s->p.top_p < 1.0f) {
         double cum = 0.0;

@@ -1,4 +1,4 @@
-/* ops.c: scalar reference kernels (see ops.h). */
+/* ops.c: the forward pass's kernels (see ops.h). */
 #include "ops.h"
 #include "dtype.h"
 #include "../base/status.h"
@@ -72,23 +72,27 @@ size_t tk_act_bytes(int wtype, int64_t cols) {
     return (size_t)tk_dtype_row_bytes(t->vec_dot_type, cols);
 }
 
-void tk_act_convert(int wtype, const float *x, int64_t cols, void *xq) {
+void tk_act_convert(int wtype, int isa, const float *x, int64_t cols, void *xq) {
     const tk_dtype_traits *t = tk_dtype_get(wtype);
-    const tk_dtype_traits *a = tk_dtype_get(t->vec_dot_type);
     if (t->vec_dot_type == TK_F32) memcpy(xq, x, (size_t)cols * sizeof(float));
-    else a->from_float(x, xq, cols);
+    else tk_dtype_get_isa(t->vec_dot_type, isa)->from_float(x, xq, cols);
 }
 
-void tk_matvec_rows(int wtype, const void *W, int64_t cols, const void *xq, float *y,
+void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, float *y,
                     int64_t r0, int64_t r1) {
-    const tk_dtype_traits *t = tk_dtype_get(wtype);
+    const tk_dtype_traits *t = tk_dtype_get_isa(wtype, isa);
     size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
     const unsigned char *w = (const unsigned char *)W;
+    if (r1 <= r0) return;
+    if (t->vec_dot_rows) {
+        t->vec_dot_rows(cols, w + (size_t)r0 * rb, rb, xq, y + r0, r1 - r0);
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) y[r] = t->vec_dot(cols, w + (size_t)r * rb, xq);
 }
 
-void tk_get_row(int wtype, const void *W, int64_t cols, int64_t row, float *out) {
-    const tk_dtype_traits *t = tk_dtype_get(wtype);
+void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out) {
+    const tk_dtype_traits *t = tk_dtype_get_isa(wtype, isa);
     size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
     t->to_float((const unsigned char *)W + (size_t)row * rb, out, cols);
 }

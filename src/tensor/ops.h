@@ -1,9 +1,10 @@
-/* ops.h: the scalar reference kernels the forward pass is made of.
+/* ops.h: the kernels the forward pass is made of.
  *
  * Shapes are in elements. A weight matrix W is stored as GGUF stores it:
  * `rows` rows of `cols` elements each (ne[0] = cols), row-major, in its
- * dtype's blocks; y = W x reads every row once. These are the oracles that
- * the SIMD kernels of a later issue are tested against. */
+ * dtype's blocks; y = W x reads every row once. The per-dtype work
+ * (conversions, dot products) goes through the dtype table of the model's
+ * instruction-set level (tk_dtype_get_isa); the rest is plain C. */
 #ifndef TK_TENSOR_OPS_H
 #define TK_TENSOR_OPS_H
 
@@ -27,16 +28,18 @@ void tk_softmax(float *x, int n);
 void tk_swiglu(float *gate, const float *up, int n);
 
 /* Activation conversion for matvec: x[cols] (f32) -> the weight type's
- * vec_dot_type. tk_act_bytes says how many bytes xq needs. */
+ * vec_dot_type, with the kernels of level isa (tk_isa; every level gives
+ * the same bytes). tk_act_bytes says how many bytes xq needs. */
 size_t tk_act_bytes(int wtype, int64_t cols);
-void tk_act_convert(int wtype, const float *x, int64_t cols, void *xq);
+void tk_act_convert(int wtype, int isa, const float *x, int64_t cols, void *xq);
 
-/* y[r] = dot(W row r, x) for r in [r0, r1): W is `rows x cols` of type
- * wtype, xq is x already converted by tk_act_convert. */
-void tk_matvec_rows(int wtype, const void *W, int64_t cols, const void *xq, float *y,
+/* y[r] = dot(W row r, x) for r in [r0, r1) with the kernels of level isa:
+ * W is `rows x cols` of type wtype, xq is x already converted by
+ * tk_act_convert. */
+void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, float *y,
                     int64_t r0, int64_t r1);
 
 /* out[cols] = row `row` of W as floats (embedding lookup). */
-void tk_get_row(int wtype, const void *W, int64_t cols, int64_t row, float *out);
+void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out);
 
 #endif

@@ -4,9 +4,9 @@
  *
  * Dot products (weights of one type x activations of its vec_dot_type):
  *
- *   F32, F16, BF16   widen 8 elements to float, fma into two accumulators
- *                    per row (16 elements per step), one horizontal sum at
- *                    the end, a scalar tail for n % 8.
+ *   F32, F16, BF16   widen 8 elements to float, multiply (in float, as the
+ *                    reference does), add into double accumulators (as the
+ *                    reference does: see float_dot), a scalar tail for n % 8.
  *   Q8_0 x Q8_0      per block an exact int32 sum: maddubs(|w|, x*sign(w))
  *                    then madd with ones; the int32 lanes of 4 blocks are
  *                    reduced to the 4 exact block sums (hadd), which are
@@ -54,6 +54,11 @@ INLINE AVX2 float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+INLINE AVX2 double hsum_pd(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
 INLINE AVX2 float hsum4_ps(__m128 s) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -99,29 +104,31 @@ INLINE AVX2 __m128 scales4(const void *blocks, int bytes) {
 
 /* ---- F32, F16, BF16: dot products ----------------------------------------- */
 
-/* out[r] = dot(row r, x), r < K; rows at w + r * stride. */
+/* out[r] = dot(row r, x), r < K; rows at w + r * stride. Products in
+ * float as the reference forms them (exact for F16 and BF16), summed in
+ * double in two accumulators of 4 lanes per row: the sum is then the
+ * reference's to within double rounding, so the float result is almost
+ * always bit-identical, and models give the same logits at every level. */
 INLINE AVX2 void float_dot(int k, int K, int64_t n, const char *w, size_t stride, const void *x, float *out) {
-    __m256 a0[MAXR], a1[MAXR];
-    UNROLL for (int r = 0; r < K; r++) a0[r] = a1[r] = _mm256_setzero_ps();
+    __m256d lo[MAXR], hi[MAXR];
+    UNROLL for (int r = 0; r < K; r++) lo[r] = hi[r] = _mm256_setzero_pd();
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m256 x0 = load8(k, x, i), x1 = load8(k, x, i + 8);
-        UNROLL for (int r = 0; r < K; r++) {
-            const char *row = w + (size_t)r * stride;
-            a0[r] = _mm256_fmadd_ps(load8(k, row, i), x0, a0[r]);
-            a1[r] = _mm256_fmadd_ps(load8(k, row, i + 8), x1, a1[r]);
-        }
-    }
-    if (i + 8 <= n) {
+    for (; i + 8 <= n; i += 8) {
         const __m256 x0 = load8(k, x, i);
-        UNROLL for (int r = 0; r < K; r++) a0[r] = _mm256_fmadd_ps(load8(k, w + (size_t)r * stride, i), x0, a0[r]);
-        i += 8;
+        UNROLL for (int r = 0; r < K; r++) {
+            const __m256 p = _mm256_mul_ps(load8(k, w + (size_t)r * stride, i), x0);
+            lo[r] = _mm256_add_pd(lo[r], _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+            hi[r] = _mm256_add_pd(hi[r], _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+        }
     }
     UNROLL for (int r = 0; r < K; r++) {
         const char *row = w + (size_t)r * stride;
-        float s = hsum_ps(_mm256_add_ps(a0[r], a1[r]));
-        for (int64_t j = i; j < n; j++) s += load1(k, row, j) * load1(k, x, j);
-        out[r] = s;
+        double s = hsum_pd(_mm256_add_pd(lo[r], hi[r]));
+        for (int64_t j = i; j < n; j++) {
+            const float p = load1(k, row, j) * load1(k, x, j);
+            s += (double)p;
+        }
+        out[r] = (float)s;
     }
 }
 

@@ -1,8 +1,9 @@
 /* avx512.c: the dtype kernels of the three AVX-512 levels, compiled with
  * per-function target attributes (see avx2.c for the scheme they share):
  *
- *   avx512      (F, BW, VL)  F32 / F16 / BF16 dot products on 16 float
- *               lanes with masked tails (no scalar remainder); the F16,
+ *   avx512      (F, BW, VL)  F32 / F16 / BF16 dot products: float products
+ *               summed in 2 x 8 double lanes (as avx2.c), masked tails (no
+ *               scalar remainder); the F16,
  *               BF16 and Q8_0 conversions. Q8_0 / Q4_0 dot products fall
  *               back to AVX2's maddubs kernels (dtype.c's table).
  *   avx512vnni  Q8_0 x Q8_0 and Q4_0 x Q8_0 with vpdpbusd on 256 bits (one
@@ -13,8 +14,11 @@
  *               computed once per block and shared by all rows, so both
  *               are exact for every byte of either operand.
  *   avx512bf16  BF16 x BF16 with vdpbf16ps: pairs of products added into
- *               16 float lanes (the hardware flushes subnormals, which the
- *               products of realistic weights and activations never are).
+ *               16 float lanes, as llama.cpp does on such CPUs (the only
+ *               float kernel summing in float: within 1e-5 of the reference
+ *               relative to sum |w x|, not bit-identical; the hardware
+ *               flushes subnormals, which the products of realistic weights
+ *               and activations never are).
  *
  * from_float gives exactly the bytes of the scalar reference (as avx2.c). */
 #include "simd.h"
@@ -57,24 +61,22 @@ INLINE AVX512 __mmask16 mask16(int64_t left) { return left >= 16 ? (__mmask16)0x
 
 /* ---- F32, F16, BF16: dot products ----------------------------------------- */
 
+/* As avx2.c's float_dot: float products summed in double, here 2 x 8
+ * double lanes per row, 16 elements per step, the tail masked. */
 INLINE AVX512 void float_dot(int k, int K, int64_t n, const char *w, size_t stride, const void *x, float *out) {
-    __m512 a0[MAXR], a1[MAXR];
-    UNROLL for (int r = 0; r < K; r++) a0[r] = a1[r] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m512 x0 = full16(k, x, i), x1 = full16(k, x, i + 16);
+    __m512d lo[MAXR], hi[MAXR];
+    UNROLL for (int r = 0; r < K; r++) lo[r] = hi[r] = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = mask16(n - i);
+        const __m512 x0 = m == 0xffff ? full16(k, x, i) : load16(k, x, i, m);
         UNROLL for (int r = 0; r < K; r++) {
             const char *row = w + (size_t)r * stride;
-            a0[r] = _mm512_fmadd_ps(full16(k, row, i), x0, a0[r]);
-            a1[r] = _mm512_fmadd_ps(full16(k, row, i + 16), x1, a1[r]);
+            const __m512 p = _mm512_mul_ps(m == 0xffff ? full16(k, row, i) : load16(k, row, i, m), x0);
+            lo[r] = _mm512_add_pd(lo[r], _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+            hi[r] = _mm512_add_pd(hi[r], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1))));
         }
     }
-    for (; i < n; i += 16) {
-        const __mmask16 m = mask16(n - i);
-        const __m512 x0 = load16(k, x, i, m);
-        UNROLL for (int r = 0; r < K; r++) a0[r] = _mm512_fmadd_ps(load16(k, w + (size_t)r * stride, i, m), x0, a0[r]);
-    }
-    UNROLL for (int r = 0; r < K; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+    UNROLL for (int r = 0; r < K; r++) out[r] = (float)_mm512_reduce_add_pd(_mm512_add_pd(lo[r], hi[r]));
 }
 
 #define FLOAT_KERNELS(type, k)                                                                   \
