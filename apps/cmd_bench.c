@@ -134,7 +134,7 @@ int cmd_bench(int argc, char **argv) {
                        first ? "" : ",", I->name, type, (unsigned long long)I->weight_bytes, n_threads, k ? "tg" : "pp", n, reps, med);
                 for (int r = 0; r < reps; r++) printf("%s%.3f", r ? ", " : "", all[r]);
                 printf("], \"gbs\": %.3f, \"read_gbs\": %.3f, \"pct_bw\": %.2f, \"gflops\": %.3f, \"peak_gflops\": %.3f}",
-                       med * wb / 1e9, bw, bw > 0 ? 100 * med * wb / 1e9 / bw : 0, med * fl / 1e9, peak);
+                       k ? med * wb / 1e9 : 0, bw, k && bw > 0 ? 100 * med * wb / 1e9 / bw : 0, med * fl / 1e9, peak);
                 first = 0;
             }
             printf("\n]\n");
@@ -145,9 +145,14 @@ int cmd_bench(int argc, char **argv) {
                 int n = k ? n_gen : n_prompt;
                 if (!n) continue;
                 double med = k ? mtg : mpp;
-                printf("| %s | %s | %.1f MiB | %d | %s%d | %.2f | %.2f | %.1f%% | %.2f |\n", I->name, type,
-                       I->weight_bytes / 1048576.0, n_threads, k ? "tg" : "pp", n, med, med * wb / 1e9,
-                       bw > 0 ? 100 * med * wb / 1e9 / bw : 0, med * fl / 1e9);
+                /* GB/s only for generation: a prompt burst reads the weights once for many tokens */
+                char gbs[32] = "-", pct[32] = "-";
+                if (k) {
+                    snprintf(gbs, sizeof gbs, "%.2f", med * wb / 1e9);
+                    if (bw > 0) snprintf(pct, sizeof pct, "%.1f%%", 100 * med * wb / 1e9 / bw);
+                }
+                printf("| %s | %s | %.1f MiB | %d | %s%d | %.2f | %s | %s | %.2f |\n", I->name, type,
+                       I->weight_bytes / 1048576.0, n_threads, k ? "tg" : "pp", n, med, gbs, pct, med * fl / 1e9);
             }
         }
     }

@@ -109,11 +109,13 @@ int tk_token_is_eog(const tk_model *m, int32_t id);
 typedef struct tk_session_opts {
     int n_ctx;     /* 0: min(model context, TK_DEFAULT_CTX)           */
     int n_threads; /* 0: 1 thread                                     */
+    int n_batch;   /* prefill burst size; 0: TK_DEFAULT_BATCH         */
     int clock;     /* account for every op of every tick (tk_clock)   */
     int trace;     /* also keep a per-thread trace of every op slice  */
 } tk_session_opts;
 
 #define TK_DEFAULT_CTX 4096
+#define TK_DEFAULT_BATCH 64
 
 tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e);
 void tk_session_free(tk_session *s);

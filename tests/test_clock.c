@@ -55,11 +55,20 @@ static void closed_forms(const char *rel, const char *sha) {
     int mk[] = {TK_KIND_QKV, TK_KIND_ATTN_OUT, TK_KIND_FFN, TK_KIND_CLASSIFIER};
     for (int i = 0; i < 4; i++) mm += c->kind[TK_PHASE_DECODE][mk[i]].flops;
     T_CHECK(mm / n == 2 * params, "matmul FLOPs per token %.0f == 2 x %.0f parameters", mm / n, params);
+    /* the prompt is one burst: every matrix for 5 positions, the classifier
+     * for the last one only (its logits are the only ones needed) */
+    double pm = 0;
+    for (int i = 0; i < 4; i++) pm += c->kind[TK_PHASE_PREFILL][mk[i]].flops;
+    T_CHECK(c->ticks[0].n == 5 && c->ticks[0].phase == TK_PHASE_PREFILL && c->ticks[0].pos == 0, "tick 0 is the prompt's burst");
+    T_CHECK(pm == 2 * (params - E * V) * 5 + 2 * E * V, "burst matmul FLOPs %.0f", pm);
+    /* and it reads each weight once, not five times */
+    T_CHECK(c->ticks[0].bytes < (double)I->weight_bytes * 1.5, "burst bytes %.0f about the weights %llu, not 5x", c->ticks[0].bytes,
+            (unsigned long long)I->weight_bytes);
 
     /* attention FLOPs grow linearly with position: constant increments */
-    double d0 = c->ticks[6].flops - c->ticks[5].flops;
+    double d0 = c->ticks[2].flops - c->ticks[1].flops;
     int lin = d0 > 0;
-    for (int i = 6; i < c->n_ticks - 1; i++) lin &= fabs((c->ticks[i + 1].flops - c->ticks[i].flops) - d0) < 1e-6 * d0;
+    for (int i = 2; i < c->n_ticks - 1; i++) lin &= fabs((c->ticks[i + 1].flops - c->ticks[i].flops) - d0) < 1e-6 * d0;
     double per_pos = I->n_layer * (double)I->n_head * (4.0 * I->head_dim + 5);
     T_CHECK(lin && fabs(d0 - per_pos) < 1e-9 * per_pos, "tick FLOPs grow by %.0f per position (expect %.0f)", d0, per_pos);
 
@@ -72,7 +81,8 @@ static void closed_forms(const char *rel, const char *sha) {
     T_CHECK(bytes < floor * 1.2 + 1e6, "bytes per token %.0f are not wildly above %.0f", bytes, floor);
 
     /* stages: all four present in a decode tick and within the tick */
-    for (int i = 5; i < c->n_ticks; i++) {
+    T_CHECK(c->n_ticks == 9, "1 burst + 8 decode ticks (%d)", c->n_ticks);
+    for (int i = 1; i < c->n_ticks; i++) {
         const tk_tick_rec *t = &c->ticks[i];
         uint64_t sum = 0;
         for (int st = 0; st < TK_STAGE_COUNT; st++) {
@@ -81,7 +91,7 @@ static void closed_forms(const char *rel, const char *sha) {
         }
         T_CHECK(sum <= t->c_end - t->c_start, "tick %d: stages %llu <= tick %llu", i, (unsigned long long)sum,
                 (unsigned long long)(t->c_end - t->c_start));
-        T_CHECK(t->phase == TK_PHASE_DECODE && t->pos == i, "tick %d: decode at pos %d", i, t->pos);
+        T_CHECK(t->phase == TK_PHASE_DECODE && t->pos == i + 4 && t->n == 1, "tick %d: decode at pos %d", i, t->pos);
     }
     T_CHECK(c->ci.hz > 1e6, "cycle counter calibrated (%s, %.3g Hz)", c->ci.source, c->ci.hz);
     tk_session_free(s);

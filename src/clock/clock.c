@@ -62,13 +62,14 @@ void tk_clock_reset(tk_clock *c) {
     memset(c->stage, 0, sizeof c->stage);
     memset(c->total, 0, sizeof c->total);
     memset(c->wall_ns, 0, sizeof c->wall_ns);
+    memset(c->n_tokens, 0, sizeof c->n_tokens);
     for (int p = 0; p < TK_PHASE_COUNT; p++) memset(c->layer[p], 0, (size_t)c->n_layer * sizeof **c->layer);
     if (c->trace_n) memset(c->trace_n, 0, (size_t)c->n_threads * sizeof *c->trace_n);
 }
 
 /* Past the record capacity the aggregates still count; the record is a
  * scratch slot that is overwritten. */
-tk_tick_rec *tk_clock_tick_begin(tk_clock *c, int pos, int32_t token, int phase) {
+tk_tick_rec *tk_clock_tick_begin(tk_clock *c, int pos, int n, int32_t token, int phase) {
     tk_tick_rec *t;
     if (c->n_ticks < c->cap_ticks) t = &c->ticks[c->n_ticks++];
     else {
@@ -76,14 +77,15 @@ tk_tick_rec *tk_clock_tick_begin(tk_clock *c, int pos, int32_t token, int phase)
         t = &c->ticks[c->cap_ticks - 1];
     }
     memset(t, 0, sizeof *t);
-    t->pos = pos, t->token = token, t->phase = phase;
+    t->pos = pos, t->n = n, t->token = token, t->phase = phase;
+    c->n_tokens[phase] += (uint64_t)n;
     t->t_start_ns = tk_now_ns();
     t->c_start = tk_cycles();
     return t;
 }
 
-void tk_clock_op(tk_clock *c, tk_tick_rec *t, const tk_op *op, uint64_t cycles, int pos) {
-    double fl = tk_op_flops(op, pos), by = tk_op_bytes(op, pos);
+void tk_clock_op(tk_clock *c, tk_tick_rec *t, const tk_op *op, uint64_t cycles) {
+    double fl = tk_op_flops(op, t->pos, t->n), by = tk_op_bytes(op, t->pos, t->n);
     int ph = t->phase;
     t->stage_cycles[op->stage] += cycles;
     t->kind_cycles[op->kind] += cycles;
@@ -101,7 +103,8 @@ void tk_clock_tick_end(tk_clock *c, tk_tick_rec *t) {
     t->c_end = tk_cycles();
     t->t_end_ns = tk_now_ns();
     tk_clock_stat *s = &c->total[t->phase];
-    s->cycles += t->c_end - t->c_start, s->calls++, s->flops += t->flops, s->bytes += t->bytes;
+    /* calls of a total count positions, so every "per token" is exact for bursts too */
+    s->cycles += t->c_end - t->c_start, s->calls += (uint64_t)t->n, s->flops += t->flops, s->bytes += t->bytes;
     c->wall_ns[t->phase] += t->t_end_ns - t->t_start_ns;
 }
 

@@ -25,8 +25,9 @@ typedef struct tk_clock_stat {
 } tk_clock_stat;
 
 typedef struct tk_tick_rec {
-    int pos;
-    int32_t token;
+    int pos;       /* first position                                  */
+    int n;         /* positions in this tick (> 1: a prefill burst)    */
+    int32_t token; /* token at the first position                     */
     int phase;
     double t_start_ns, t_end_ns;   /* monotonic wall clock              */
     uint64_t c_start, c_end;       /* cycle counter                     */
@@ -50,7 +51,8 @@ typedef struct tk_clock {
     tk_clock_stat kind[TK_PHASE_COUNT][TK_KIND_COUNT];
     tk_clock_stat stage[TK_PHASE_COUNT][TK_STAGE_COUNT];
     tk_clock_stat *layer[TK_PHASE_COUNT];  /* [n_layer] */
-    tk_clock_stat total[TK_PHASE_COUNT];    /* whole ticks (wall) */
+    tk_clock_stat total[TK_PHASE_COUNT];    /* whole ticks (wall); calls = positions */
+    uint64_t n_tokens[TK_PHASE_COUNT];      /* positions run (a burst has many)  */
     double wall_ns[TK_PHASE_COUNT];
     /* trace: per thread, a preallocated ring of events (off when cap 0) */
     int trace_cap;
@@ -66,8 +68,8 @@ void tk_clock_free(tk_clock *c);
 void tk_clock_reset(tk_clock *c);
 
 /* Called by the executor (thread 0 only, except tk_clock_trace). */
-tk_tick_rec *tk_clock_tick_begin(tk_clock *c, int pos, int32_t token, int phase);
-void tk_clock_op(tk_clock *c, tk_tick_rec *t, const tk_op *op, uint64_t cycles, int pos);
+tk_tick_rec *tk_clock_tick_begin(tk_clock *c, int pos, int n, int32_t token, int phase);
+void tk_clock_op(tk_clock *c, tk_tick_rec *t, const tk_op *op, uint64_t cycles);
 void tk_clock_tick_end(tk_clock *c, tk_tick_rec *t);
 /* Sampling, after the tick that produced the logits. */
 void tk_clock_sample(tk_clock *c, uint64_t c0, uint64_t c1, int n_vocab);
@@ -76,12 +78,19 @@ static inline void tk_clock_trace(tk_clock *c, int tid, uint32_t tick, int op, u
         c->trace[tid][c->trace_n[tid]++] = (tk_trace_ev){tick, (int16_t)op, c0, c1};
 }
 
-/* FLOPs and bytes of an op at position pos (attention grows with pos). */
-static inline double tk_op_flops(const tk_op *op, int pos) {
-    return (double)op->flops + (double)op->flops_per_ctx * (pos + 1);
+/* FLOPs and bytes of an op run for positions pos .. pos+n-1: per-position
+ * work times n, weights once (except embedding rows: one per position),
+ * and attention's part for every position it reads. */
+static inline double tk_op_flops(const tk_op *op, int pos, int n) {
+    if (op->last_only) pos += n - 1, n = 1;
+    double ctx = (double)n * pos + (double)n * (n + 1) / 2;
+    return (double)op->flops * n + (double)op->flops_per_ctx * ctx;
 }
-static inline double tk_op_bytes(const tk_op *op, int pos) {
-    return (double)op->bytes + (double)op->bytes_per_ctx * (pos + 1);
+static inline double tk_op_bytes(const tk_op *op, int pos, int n) {
+    if (op->last_only) pos += n - 1, n = 1;
+    double ctx = (double)n * pos + (double)n * (n + 1) / 2;
+    double once = op->kind == TK_KIND_EMBED ? 0 : (double)op->weight_bytes;
+    return once + ((double)op->bytes - once) * n + (double)op->bytes_per_ctx * ctx;
 }
 
 #endif

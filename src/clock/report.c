@@ -47,9 +47,9 @@ static void piece(const tk_model *m, int32_t id, char *out, size_t cap) {
 }
 
 void tk_report_tick_header(FILE *f) {
-    fprintf(f, "%5s %5s %-12s %8s %8s %8s %8s %10s %8s %7s %5s %8s\n", "tick", "pos", "token", "fetch", "decode",
+    fprintf(f, "%5s %5s %4s %-12s %8s %8s %8s %8s %10s %8s %7s %5s %8s\n", "tick", "pos", "n", "token", "fetch", "decode",
             "execute", "wr-back", "cycles", "ms", "GB/s", "%bw", "GFLOP/s");
-    fprintf(f, "%5s %5s %-12s %8s %8s %8s %8s %10s\n", "", "", "", "kcyc", "kcyc", "kcyc", "kcyc", "");
+    fprintf(f, "%5s %5s %4s %-12s %8s %8s %8s %8s %10s\n", "", "", "", "", "kcyc", "kcyc", "kcyc", "kcyc", "");
 }
 
 void tk_report_tick(FILE *f, const tk_clock *c, const tk_model *m, const tk_tick_rec *t, const tk_limits *lim) {
@@ -59,8 +59,8 @@ void tk_report_tick(FILE *f, const tk_clock *c, const tk_model *m, const tk_tick
     double s = cy / c->ci.hz, gbs = s > 0 ? t->bytes / s / 1e9 : 0;
     char bw[16] = "    -";
     if (lim && lim->read_gbs > 0) snprintf(bw, sizeof bw, "%5.0f", 100.0 * gbs / lim->read_gbs);
-    fprintf(f, "%5d %5d %-12.12s %8.1f %8.1f %8.1f %8.1f %10llu %8.3f %7.2f %s %8.2f\n", (int)(t - c->ticks),
-            t->pos, p, t->stage_cycles[TK_STAGE_FETCH] / 1e3, t->stage_cycles[TK_STAGE_DECODE] / 1e3,
+    fprintf(f, "%5d %5d %4d %-12.12s %8.1f %8.1f %8.1f %8.1f %10llu %8.3f %7.2f %s %8.2f\n", (int)(t - c->ticks),
+            t->pos, t->n, p, t->stage_cycles[TK_STAGE_FETCH] / 1e3, t->stage_cycles[TK_STAGE_DECODE] / 1e3,
             t->stage_cycles[TK_STAGE_EXECUTE] / 1e3, t->stage_cycles[TK_STAGE_WRITEBACK] / 1e3,
             (unsigned long long)cy, s * 1e3, gbs, bw, s > 0 ? t->flops / s / 1e9 : 0);
 }
@@ -133,16 +133,19 @@ int tk_report_tick_detail(FILE *f, const tk_clock *c, const tk_model *m, int tic
     for (int i = 0; i < c->graph->n_ops; i++) {
         const tk_op *op = &c->graph->ops[i];
         if (i >= c->graph->first_logits_op && t->kind_cycles[TK_KIND_CLASSIFIER] == 0) break;
-        fl[op->kind] += tk_op_flops(op, t->pos);
-        by[op->kind] += tk_op_bytes(op, t->pos);
+        fl[op->kind] += tk_op_flops(op, t->pos, t->n);
+        by[op->kind] += tk_op_bytes(op, t->pos, t->n);
     }
     if (t->kind_cycles[TK_KIND_SAMPLE]) fl[TK_KIND_SAMPLE] = tk_n_vocab(m), by[TK_KIND_SAMPLE] = 4.0 * tk_n_vocab(m);
     uint64_t cy = t->c_end - t->c_start;
     double s = cy / c->ci.hz;
     char p[48];
     piece(m, t->token, p, sizeof p);
-    fprintf(f, "\ntick %d: position %d, token %d %s, %s; %llu cycles = %.4f ms; %.3f MB read, %.3f MFLOP; %.2f GB/s",
-            tick, t->pos, t->token, p, phase_names[t->phase], (unsigned long long)cy, s * 1e3, t->bytes / 1e6,
+    char where[80];
+    if (t->n > 1) snprintf(where, sizeof where, "positions %d..%d (a burst of %d)", t->pos, t->pos + t->n - 1, t->n);
+    else snprintf(where, sizeof where, "position %d", t->pos);
+    fprintf(f, "\ntick %d: %s, token %d %s, %s; %llu cycles = %.4f ms; %.3f MB read, %.3f MFLOP; %.2f GB/s",
+            tick, where, t->token, p, phase_names[t->phase], (unsigned long long)cy, s * 1e3, t->bytes / 1e6,
             t->flops / 1e6, s > 0 ? t->bytes / s / 1e9 : 0);
     if (lim && lim->read_gbs > 0)
         fprintf(f, " = %.1f%% of %.1f GB/s (the limit would be %.4f ms)", 100 * t->bytes / s / 1e9 / lim->read_gbs,
@@ -263,8 +266,8 @@ void tk_report_json(FILE *f, const tk_clock *c, const tk_model *m, const tk_limi
     fprintf(f, "},\n  \"ticks\": [");
     for (int i = 0; i < c->n_ticks; i++) {
         const tk_tick_rec *t = &c->ticks[i];
-        fprintf(f, "%s\n    {\"pos\": %d, \"token\": %d, \"phase\": \"%s\", \"cycles\": %llu, \"ms\": ", i ? "," : "", t->pos,
-                t->token, phase_names[t->phase], (unsigned long long)(t->c_end - t->c_start));
+        fprintf(f, "%s\n    {\"pos\": %d, \"n\": %d, \"token\": %d, \"phase\": \"%s\", \"cycles\": %llu, \"ms\": ", i ? "," : "", t->pos,
+                t->n, t->token, phase_names[t->phase], (unsigned long long)(t->c_end - t->c_start));
         json_num(f, (t->c_end - t->c_start) / c->ci.hz * 1e3);
         fprintf(f, ", \"bytes\": ");
         json_num(f, t->bytes);
@@ -299,8 +302,8 @@ int tk_report_trace(FILE *f, const tk_clock *c, const tk_model *m) {
         fprintf(f, ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %d, \"args\": {\"name\": \"thread %d\"}}", t, t);
     for (int i = 0; i < c->n_ticks; i++) {
         const tk_tick_rec *r = &c->ticks[i];
-        fprintf(f, ",\n{\"name\": \"tick %d (pos %d)\", \"cat\": \"tick\", \"ph\": \"i\", \"s\": \"p\", \"pid\": 1, \"tid\": 0, \"ts\": %.3f}",
-                i, r->pos, (r->c_start - base) * us);
+        fprintf(f, ",\n{\"name\": \"tick %d (pos %d, n %d)\", \"cat\": \"tick\", \"ph\": \"i\", \"s\": \"p\", \"pid\": 1, \"tid\": 0, \"ts\": %.3f}",
+                i, r->pos, r->n, (r->c_start - base) * us);
     }
     for (int t = 0; t < c->n_threads; t++) {
         for (int i = 0; i < c->trace_n[t]; i++) {

@@ -37,11 +37,15 @@ const char *tk_op_kind_name(int kind);  /* "qkv_matmul", ... */
 const char *tk_stage_name(int stage);   /* "fetch", ...      */
 
 struct tk_op;
-/* What the executor passes to an op: the position and this thread's share. */
+/* What the executor passes to an op: the positions and this thread's
+ * share. A run covers n consecutive positions pos .. pos+n-1 (a burst of
+ * prefill ticks, or one decode tick): activations are n rows, each weight
+ * is read once for all of them. */
 typedef struct tk_op_args {
-    int pos;      /* position being computed            */
-    int32_t token;
-    int ith, nth; /* thread index and count             */
+    int pos;              /* first position                     */
+    int n;                /* positions in this run (>= 1)       */
+    const int32_t *tokens;/* [n] token ids                      */
+    int ith, nth;         /* thread index and count             */
 } tk_op_args;
 typedef void (*tk_op_fn)(const struct tk_op *op, const tk_op_args *a);
 
@@ -49,6 +53,7 @@ typedef struct tk_op {
     tk_op_fn run;
     uint8_t kind, stage;
     uint8_t parallel;   /* every thread runs its share; else thread 0 only  */
+    uint8_t last_only;  /* only the last position's row (final norm, logits) */
     int16_t layer;      /* -1 outside the layers                            */
     char name[40];      /* "blk.3.attn_q", "output", ...                    */
     /* operands (meaning depends on the op) */
@@ -58,8 +63,10 @@ typedef struct tk_op {
     void *xq;           /* activation row in the weights' vec_dot_type       */
     int n;              /* element count                                     */
     int wtype;          /* for activation conversion: the weights' type      */
-    const void *ctx;    /* the model / state for ops that need more          */
-    /* cost of one position; attention adds *_per_ctx x (pos + 1) */
+    const void *ctx;    /* the model                                         */
+    const void *state;  /* the sequence's buffers (tk_llama_state)           */
+    /* cost of one position (weight_bytes is part of bytes and is read once
+     * per run, whatever n); attention adds *_per_ctx x (pos + 1) */
     uint64_t flops, bytes, weight_bytes;
     uint64_t flops_per_ctx, bytes_per_ctx;
     /* shapes for `tick graph`: output [rows x cols] and the weight dtype */

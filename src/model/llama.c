@@ -41,126 +41,160 @@ static size_t max_act_bytes(const tk_model *m) {
 }
 
 /* Walks the buffer plan: with base == NULL it only counts. */
-static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, char *base) {
+static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, int B, char *base) {
     const tk_model_info *I = &m->info;
     size_t off = 0, qd = (size_t)I->n_head * I->head_dim, kvd = (size_t)I->n_head_kv * I->head_dim;
-    size_t kv = (size_t)I->n_layer * (size_t)n_ctx * kvd;
+    size_t kv = (size_t)I->n_layer * (size_t)n_ctx * kvd, b = (size_t)B, xqs = align64(max_act_bytes(m));
 #define TAKE(field, bytes) \
     do { if (base) st->field = (void *)(base + off); off += align64(bytes); } while (0)
-    TAKE(x, I->n_embd * sizeof(float));
-    TAKE(xb, (qd > (size_t)I->n_embd ? qd : (size_t)I->n_embd) * sizeof(float));
-    TAKE(xb2, qd * sizeof(float));
-    TAKE(q, qd * sizeof(float));
-    TAKE(k, kvd * sizeof(float));
-    TAKE(v, kvd * sizeof(float));
+    TAKE(x, b * I->n_embd * sizeof(float));
+    TAKE(xb, b * I->n_embd * sizeof(float));
+    TAKE(xb2, b * qd * sizeof(float));
+    TAKE(q, b * qd * sizeof(float));
+    TAKE(k, b * kvd * sizeof(float));
+    TAKE(v, b * kvd * sizeof(float));
     TAKE(att, (size_t)I->n_head * n_ctx * sizeof(float));
-    TAKE(hb, (size_t)I->n_ff * sizeof(float));
-    TAKE(hb2, (size_t)I->n_ff * sizeof(float));
-    TAKE(cs, (size_t)I->rope_dim * sizeof(float));
+    TAKE(hb, b * I->n_ff * sizeof(float));
+    TAKE(hb2, b * I->n_ff * sizeof(float));
+    TAKE(cs, b * I->rope_dim * sizeof(float));
     TAKE(logits, (size_t)I->n_vocab * sizeof(float));
-    TAKE(xq, max_act_bytes(m));
+    TAKE(xq, b * xqs);
     TAKE(kcache, kv * sizeof(float));
     TAKE(vcache, kv * sizeof(float));
 #undef TAKE
+    if (base) st->xq_stride = xqs;
     return off;
 }
 
-size_t tk_llama_state_bytes(const tk_model *m, int n_ctx) { return plan(NULL, m, n_ctx, NULL); }
+size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch) { return plan(NULL, m, n_ctx, n_batch, NULL); }
 
-void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, void *mem) {
+void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, void *mem) {
     memset(st, 0, sizeof *st);
-    plan(st, m, n_ctx, mem);
+    plan(st, m, n_ctx, n_batch, mem);
     st->n_ctx = n_ctx;
+    st->n_batch = n_batch;
 }
 
 /* ---- ops ------------------------------------------------------------------ */
+/* Each op handles the n positions of a run; row b of an activation belongs
+ * to position pos + b. Ops marked last_only see just the last row. */
 
 static const tk_model *M(const tk_op *op) { return (const tk_model *)op->ctx; }
+static const tk_llama_state *ST(const tk_op *op) { return (const tk_llama_state *)op->state; }
+
+/* first row and row count an op works on */
+static int first_row(const tk_op *op, const tk_op_args *a) { return op->last_only ? a->n - 1 : 0; }
 
 static void op_embed(const tk_op *op, const tk_op_args *a) {
     const tk_weight *w = op->w;
-    tk_get_row(w->type, M(op)->isa, w->data, w->cols, a->token, op->dst);
+    for (int b = 0; b < a->n; b++)
+        tk_get_row(w->type, M(op)->isa, w->data, w->cols, a->tokens[b], op->dst + (size_t)b * op->n);
 }
 
+/* src row b -> dst row b (last_only: src row n-1 -> dst row 0) */
 static void op_rmsnorm(const tk_op *op, const tk_op_args *a) {
-    (void)a;
-    tk_rmsnorm(op->dst, op->src, op->w->data, op->n, M(op)->info.rms_eps);
+    int b0 = first_row(op, a);
+    for (int b = b0; b < a->n; b++)
+        tk_rmsnorm(op->dst + (size_t)(b - b0) * op->n, op->src + (size_t)b * op->n, op->w->data, op->n,
+                   M(op)->info.rms_eps);
 }
 
 static void op_quant(const tk_op *op, const tk_op_args *a) {
-    (void)a;
-    tk_act_convert(op->wtype, M(op)->isa, op->src, op->n, op->xq);
+    int n = op->last_only ? 1 : a->n;
+    size_t xs = ST(op)->xq_stride;
+    for (int b = 0; b < n; b++)
+        tk_act_convert(op->wtype, M(op)->isa, op->src + (size_t)b * op->n, op->n, (char *)op->xq + (size_t)b * xs);
 }
 
+/* dst[b][r] = W row r . xq row b; the rows of W are split across threads
+ * and each row is used for all n positions while it is in L1. */
 static void op_matmul(const tk_op *op, const tk_op_args *a) {
-    int64_t r0, r1;
-    tk_split(op->w->rows, a->ith, a->nth, &r0, &r1);
-    tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
+    int64_t r0, r1, rows = op->w->rows;
+    tk_split(rows, a->ith, a->nth, &r0, &r1);
+    int n = op->last_only ? 1 : a->n;
+    if (n == 1) {
+        tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
+        return;
+    }
+    size_t xs = ST(op)->xq_stride;
+    enum { CHUNK = 16 };
+    for (int64_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        int64_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1;
+        for (int b = 0; b < n; b++)
+            tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, (const char *)op->xq + (size_t)b * xs,
+                           op->dst + (size_t)b * rows, c0, c1);
+    }
 }
 
-/* cos/sin of this position, shared by every layer's rope */
+/* cos/sin of each position of the run, shared by every layer's rope */
 static void op_rope_angles(const tk_op *op, const tk_op_args *a) {
     const tk_model *m = M(op);
-    tk_rope_angles(op->dst, m->info.rope_dim, a->pos, m->info.rope_base, m->rope_pow);
+    for (int b = 0; b < a->n; b++)
+        tk_rope_angles(op->dst + (size_t)b * m->info.rope_dim, m->info.rope_dim, a->pos + b, m->info.rope_base, m->rope_pow);
 }
 
-/* q: [n_head][head_dim] in dst, k: [n_head_kv][head_dim] in src2 (as float*) */
+/* q rows in dst, k rows in src2, angles in src */
 static void op_rope(const tk_op *op, const tk_op_args *a) {
-    (void)a;
     const tk_model_info *I = &M(op)->info;
-    tk_rope(op->dst, I->n_head, I->head_dim, I->rope_dim, op->src);
-    tk_rope((float *)op->src2, I->n_head_kv, I->head_dim, I->rope_dim, op->src);
+    size_t qd = (size_t)I->n_head * I->head_dim, kvd = (size_t)I->n_head_kv * I->head_dim;
+    for (int b = 0; b < a->n; b++) {
+        const float *cs = op->src + (size_t)b * I->rope_dim;
+        tk_rope(op->dst + b * qd, I->n_head, I->head_dim, I->rope_dim, cs);
+        tk_rope((float *)op->src2 + b * kvd, I->n_head_kv, I->head_dim, I->rope_dim, cs);
+    }
 }
 
-/* write-back: this position's K (src) and V (src2) into layer `layer` */
+/* write-back: the new K (src) and V (src2) rows into layer `layer` */
 static void op_kv_store(const tk_op *op, const tk_op_args *a) {
     const tk_model_info *I = &M(op)->info;
-    const tk_llama_state *st = (const tk_llama_state *)op->xq;
+    const tk_llama_state *st = ST(op);
     size_t kvd = (size_t)I->n_head_kv * I->head_dim;
     size_t at = ((size_t)op->layer * st->n_ctx + (size_t)a->pos) * kvd;
-    memcpy(st->kcache + at, op->src, kvd * sizeof(float));
-    memcpy(st->vcache + at, op->src2, kvd * sizeof(float));
+    memcpy(st->kcache + at, op->src, (size_t)a->n * kvd * sizeof(float));
+    memcpy(st->vcache + at, op->src2, (size_t)a->n * kvd * sizeof(float));
 }
 
-/* heads split across threads; reads K, V of positions 0..pos */
+/* heads split across threads; position pos+b reads K, V of 0..pos+b */
 static void op_attention(const tk_op *op, const tk_op_args *a) {
     const tk_model_info *I = &M(op)->info;
-    const tk_llama_state *st = (const tk_llama_state *)op->xq;
-    int hd = I->head_dim, kvd = I->n_head_kv * hd, group = I->n_head / I->n_head_kv, pos = a->pos;
+    const tk_llama_state *st = ST(op);
+    int hd = I->head_dim, kvd = I->n_head_kv * hd, qd = I->n_head * hd, group = I->n_head / I->n_head_kv;
     const float *kc = st->kcache + (size_t)op->layer * st->n_ctx * kvd;
     const float *vc = st->vcache + (size_t)op->layer * st->n_ctx * kvd;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t h0, h1;
     tk_split(I->n_head, a->ith, a->nth, &h0, &h1);
-    for (int h = (int)h0; h < (int)h1; h++) {
-        const float *q = op->src + (size_t)h * hd;
-        float *att = st->att + (size_t)h * st->n_ctx;
-        int kvh = h / group;
-        for (int t = 0; t <= pos; t++) {
-            const float *k = kc + (size_t)t * kvd + (size_t)kvh * hd;
-            float s = 0.0f;
-            for (int i = 0; i < hd; i++) s += q[i] * k[i];
-            att[t] = s * scale;
-        }
-        tk_softmax(att, pos + 1);
-        float *out = op->dst + (size_t)h * hd;
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (int t = 0; t <= pos; t++) {
-            const float *v = vc + (size_t)t * kvd + (size_t)kvh * hd;
-            float w = att[t];
-            for (int i = 0; i < hd; i++) out[i] += w * v[i];
+    for (int b = 0; b < a->n; b++) {
+        int pos = a->pos + b;
+        for (int h = (int)h0; h < (int)h1; h++) {
+            const float *q = op->src + (size_t)b * qd + (size_t)h * hd;
+            float *att = st->att + (size_t)h * st->n_ctx;
+            int kvh = h / group;
+            for (int t = 0; t <= pos; t++) {
+                const float *k = kc + (size_t)t * kvd + (size_t)kvh * hd;
+                float s = 0.0f;
+                for (int i = 0; i < hd; i++) s += q[i] * k[i];
+                att[t] = s * scale;
+            }
+            tk_softmax(att, pos + 1);
+            float *out = op->dst + (size_t)b * qd + (size_t)h * hd;
+            memset(out, 0, (size_t)hd * sizeof(float));
+            for (int t = 0; t <= pos; t++) {
+                const float *v = vc + (size_t)t * kvd + (size_t)kvh * hd;
+                float w = att[t];
+                for (int i = 0; i < hd; i++) out[i] += w * v[i];
+            }
         }
     }
 }
 
 static void op_add(const tk_op *op, const tk_op_args *a) {
-    (void)a;
-    for (int i = 0; i < op->n; i++) op->dst[i] += op->src[i];
+    size_t n = (size_t)a->n * op->n;
+    for (size_t i = 0; i < n; i++) op->dst[i] += op->src[i];
 }
 
 static void op_swiglu(const tk_op *op, const tk_op_args *a) {
-    (void)a;
-    tk_swiglu(op->dst, op->src, op->n);
+    tk_swiglu(op->dst, op->src, a->n * op->n);
 }
 
 /* ---- graph building -------------------------------------------------------- */
@@ -182,7 +216,7 @@ static tk_op *add(builder *b, tk_op_fn fn, int kind, int stage, const char *name
     memset(op, 0, sizeof *op);
     op->run = fn, op->kind = (uint8_t)kind, op->stage = (uint8_t)stage, op->layer = (int16_t)b->layer;
     op->ctx = b->m;
-    op->xq = b->st;
+    op->state = b->st;
     if (b->layer >= 0) snprintf(op->name, sizeof op->name, "blk.%d.%s", b->layer, name);
     else snprintf(op->name, sizeof op->name, "%s", name);
     return op;
@@ -290,6 +324,7 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
     norm(&b, &m->output_norm, st->xb, st->x, TK_STAGE_EXECUTE, "output_norm");
     b.xq_src = NULL;
     matmul(&b, &m->output, st->logits, st->xb, TK_KIND_CLASSIFIER, TK_STAGE_EXECUTE, "output");
+    for (int i = g->first_logits_op; i < g->n_ops; i++) g->ops[i].last_only = 1; /* logits of the last position only */
     return TK_OK;
 }
 

@@ -6,27 +6,31 @@
 #include "model.h"
 #include "graph.h"
 
+/* Buffers of one sequence; activations hold n_batch rows (B below), one
+ * per position of a burst. */
 typedef struct tk_llama_state {
-    float *x;      /* [n_embd]   residual stream                      */
-    float *xb;     /* [max(n_embd, n_head*head_dim)] normed input     */
-    float *xb2;    /* [n_head*head_dim] attention output (pre-wo)     */
-    float *q;      /* [n_head*head_dim]                               */
-    float *k, *v;  /* [n_head_kv*head_dim] this position's K and V    */
+    float *x;      /* [B][n_embd]   residual stream                   */
+    float *xb;     /* [B][n_embd]   normed input / sub-block output   */
+    float *xb2;    /* [B][n_head*head_dim] attention output (pre-wo)  */
+    float *q;      /* [B][n_head*head_dim]                            */
+    float *k, *v;  /* [B][n_head_kv*head_dim] new K and V             */
     float *att;    /* [n_head][n_ctx] attention scores                */
-    float *hb;     /* [n_ff]     gate, then swiglu                    */
-    float *hb2;    /* [n_ff]     up                                   */
-    float *cs;     /* [rope_dim] cos/sin of this position             */
-    float *logits; /* [n_vocab]                                       */
-    void *xq;      /* activation row in the weights' vec_dot_type     */
+    float *hb;     /* [B][n_ff]     gate, then swiglu                 */
+    float *hb2;    /* [B][n_ff]     up                                */
+    float *cs;     /* [B][rope_dim] cos/sin of each position          */
+    float *logits; /* [n_vocab]     of the last position              */
+    void *xq;      /* [B] activation rows in the weights' vec_dot_type */
+    size_t xq_stride; /* bytes per xq row                             */
     float *kcache; /* [n_layer][n_ctx][n_head_kv*head_dim]            */
     float *vcache; /* same                                            */
-    int n_ctx;
+    int n_ctx, n_batch;
 } tk_llama_state;
 
-/* Bytes needed for all buffers of a state with context n_ctx. */
-size_t tk_llama_state_bytes(const tk_model *m, int n_ctx);
+/* Bytes needed for all buffers of a state with context n_ctx and bursts
+ * of up to n_batch positions. */
+size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch);
 /* Point the state's buffers into mem (tk_llama_state_bytes of it). */
-void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, void *mem);
+void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, void *mem);
 
 /* Build the graph of one position over st (ops array malloc'd into g). */
 int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e);

@@ -35,8 +35,14 @@ tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
         return NULL;
     }
     int n_threads = o && o->n_threads > 0 ? o->n_threads : 1;
+    int n_batch = o && o->n_batch > 0 ? o->n_batch : TK_DEFAULT_BATCH;
+    if (n_batch > n_ctx) n_batch = n_ctx;
+    if (n_batch > 4096) {
+        tk_err(e, TK_EINVAL, "batch size %d is larger than the maximum 4096", n_batch);
+        return NULL;
+    }
     tk_session *s = calloc(1, sizeof *s);
-    size_t bytes = tk_llama_state_bytes(m, n_ctx);
+    size_t bytes = tk_llama_state_bytes(m, n_ctx, n_batch);
     void *mem = NULL;
     if (!s || posix_memalign(&mem, 64, bytes) != 0) {
         free(s);
@@ -48,7 +54,7 @@ tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
     s->m = m;
     s->mem = mem;
     s->n_ctx = n_ctx;
-    tk_llama_state_init(&s->st, m, n_ctx, mem);
+    tk_llama_state_init(&s->st, m, n_ctx, n_batch, mem);
     if (tk_llama_build(&s->graph, m, &s->st, e) != TK_OK) goto fail;
     if (!(s->pool = tk_pool_new(n_threads, e))) goto fail;
     if (o && (o->clock || o->trace)) {
@@ -91,12 +97,16 @@ static int check_ids(tk_session *s, const int32_t *ids, int n, tk_error *e) {
     return TK_OK;
 }
 
+/* A prompt runs as bursts of up to n_batch positions: each weight is read
+ * once per burst instead of once per token. */
 static int feed(tk_session *s, const int32_t *ids, int n, int phase, tk_error *e) {
     int rc = check_ids(s, ids, n, e);
     if (rc) return rc;
-    for (int i = 0; i < n; i++) {
-        tk_exec(&s->graph, s->pool, s->clock, ids[i], s->pos, phase, i == n - 1);
-        s->pos++;
+    for (int i = 0; i < n;) {
+        int k = n - i < s->st.n_batch ? n - i : s->st.n_batch;
+        tk_exec(&s->graph, s->pool, s->clock, ids + i, k, s->pos, phase, i + k == n);
+        s->pos += k;
+        i += k;
     }
     if (n > 0) s->have_logits = 1;
     return TK_OK;
