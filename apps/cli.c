@@ -1,5 +1,6 @@
 /* cli.c: flag parsing with llama.cpp's names, every value checked. */
 #include "cli.h"
+#include "../src/base/cpu.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -112,6 +113,12 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
     }
     if ((flags & F_MODEL) && !o->model) return bad(cmd, "-m", NULL, "a model file is required (-m MODEL)");
     if (o->prompt && o->prompt_file) return bad(cmd, "-f", NULL, "give either -p or -f, not both");
+    if (o->n_threads == 0) { /* default: one thread per physical core */
+        tk_cpu cpu;
+        tk_cpu_features(&cpu);
+        o->n_threads = cpu.physical_cores > 0 ? cpu.physical_cores : 1;
+        if (o->n_threads > 1024) o->n_threads = 1024;
+    }
     if (!o->seed_set) o->sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
     return 0;
 }

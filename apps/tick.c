@@ -47,7 +47,8 @@ static const char *USAGE =
     "\n"
     "defaults: -n 128, -c = the model's context capped at 4096, --temp 0.8,\n"
     "--top-k 40, --top-p 0.95, --min-p 0.05, --repeat-penalty 1 (off),\n"
-    "--repeat-last-n 64, seed from the clock; --temp 0 is greedy.\n";
+    "--repeat-last-n 64, -t = the physical cores, seed from the clock;\n"
+    "--temp 0 is greedy.\n";
 
 int cmd_tokenize(int argc, char **argv) {
     cli_opts o;
