@@ -21,7 +21,7 @@ static const char *USAGE =
     "            --trace: a Chrome trace (Perfetto) of every op on every thread\n"
     "  clock     the flags of run, plus [--json] [--tick N]: where the time of every tick\n"
     "            went, per stage, op kind and layer, against the machine's limits;\n"
-    "            --tick N: tick N (0 = the first prompt position) in detail\n"
+    "            --tick N: tick N in detail (tick 0: the prompt, run as one burst)\n"
     "  bench     -m MODEL [-p N] [-n N] [-t N] [-r REPS] [--json] [--clock]\n"
     "            prompt processing (ppN) and generation (tgN) tok/s, medians of REPS\n"
     "            runs (default -p 128 -n 64 -r 5), GB/s against the read bandwidth\n"
