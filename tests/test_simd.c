@@ -446,7 +446,12 @@ static void test_models_every_isa(void) {
                 sw += (double)ref[i] * ref[i];
             }
             double rr = sqrt(se / (sw > 0 ? sw : 1));
-            double tol = strstr(files[f], "bf16") && isa >= TK_ISA_AVX512_BF16 ? 5e-3 : 1e-4;
+            /* Attention's SIMD dot products sum in another order than the
+             * scalar loop (1e-7 relative); models whose activations are
+             * rounded to F16/BF16 before each matmul amplify that: a value
+             * that lands on the other side of a rounding boundary moves by a
+             * whole F16/BF16 step. Measured: F16 2.5e-4, BF16 2.6e-3. */
+            double tol = strstr(files[f], "bf16") ? 5e-3 : strstr(files[f], "f16") ? 5e-4 : 1e-4;
             T_CHECK(rr <= tol, "%s at %s: logits differ from scalar by %.3g relative RMS > %.0e", files[f], tk_isa_name(isa), rr, tol);
             int same = 0;
             while (same < GREEDY && g[same] == g0[same]) same++;

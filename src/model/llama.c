@@ -16,6 +16,7 @@
 #include "../base/threadpool.h"
 #include "../tensor/dtype.h"
 #include "../tensor/ops.h"
+#include "../tensor/vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -162,6 +163,7 @@ static void op_attention(const tk_op *op, const tk_op_args *a) {
     const float *kc = st->kcache + (size_t)op->layer * st->n_ctx * kvd;
     const float *vc = st->vcache + (size_t)op->layer * st->n_ctx * kvd;
     float scale = 1.0f / sqrtf((float)hd);
+    int isa = M(op)->isa;
     int64_t h0, h1;
     tk_split(I->n_head, a->ith, a->nth, &h0, &h1);
     for (int b = 0; b < a->n; b++) {
@@ -170,20 +172,12 @@ static void op_attention(const tk_op *op, const tk_op_args *a) {
             const float *q = op->src + (size_t)b * qd + (size_t)h * hd;
             float *att = st->att + (size_t)h * st->n_ctx;
             int kvh = h / group;
-            for (int t = 0; t <= pos; t++) {
-                const float *k = kc + (size_t)t * kvd + (size_t)kvh * hd;
-                float s = 0.0f;
-                for (int i = 0; i < hd; i++) s += q[i] * k[i];
-                att[t] = s * scale;
-            }
+            for (int t = 0; t <= pos; t++)
+                att[t] = tk_vec_dot_f32(isa, q, kc + (size_t)t * kvd + (size_t)kvh * hd, hd) * scale;
             tk_softmax(att, pos + 1);
             float *out = op->dst + (size_t)b * qd + (size_t)h * hd;
             memset(out, 0, (size_t)hd * sizeof(float));
-            for (int t = 0; t <= pos; t++) {
-                const float *v = vc + (size_t)t * kvd + (size_t)kvh * hd;
-                float w = att[t];
-                for (int i = 0; i < hd; i++) out[i] += w * v[i];
-            }
+            for (int t = 0; t <= pos; t++) tk_vec_axpy_f32(isa, out, att[t], vc + (size_t)t * kvd + (size_t)kvh * hd, hd);
         }
     }
 }
