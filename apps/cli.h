@@ -28,6 +28,26 @@ char *cli_prompt(const cli_opts *o, size_t *len);
 
 tk_model *cli_load(const cli_opts *o);
 
+/* The machine's limits at n threads from the roofline cache (measured now
+ * when there is none); -1 (and zeros) when unknown. */
+#include "../src/clock/report.h"
+#include "../src/clock/roofline.h"
+int cli_limits(tk_limits *lim, tk_roofline *r, int n_threads, int quiet, double *int8_gops);
+
+/* One generation (apps/generate.c): the prompt's burst, then a tick per
+ * token; the generated text goes to emit, after_sample runs after every
+ * sampled token; the summary line goes to stderr. 0, or 1 after printing
+ * the error. */
+typedef struct cli_gen {
+    void (*emit)(void *ctx, const char *text, int n);
+    void (*after_sample)(void *ctx);
+    void *ctx;
+    int n_prompt, n_gen;
+    const char *why;
+} cli_gen;
+int cli_generate(const char *cmd, const cli_opts *o, tk_model *m, tk_session *s, tk_sampler *smp,
+                 const char *prompt, size_t plen, cli_gen *g);
+
 int cmd_run(int argc, char **argv);
 int cmd_clock(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -4,8 +4,6 @@
 #include "cli.h"
 #include "../src/base/cpu.h"
 #include "../src/clock/html.h"
-#include "../src/clock/roofline.h"
-#include "../src/tokenizer/vocab.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,27 +11,6 @@
 #include <string.h>
 
 int cmd_report(int argc, char **argv);
-
-/* The machine's limits for n threads, from the roofline cache (measured
- * now when there is none): as cmd_run.c's limits_for, plus the CPU's name
- * and int8 peak for the page. */
-static int limits_for(tk_limits *lim, tk_roofline *r, int n_threads, double *int8) {
-    memset(lim, 0, sizeof *lim);
-    *int8 = 0;
-    tk_error e = {0};
-    fprintf(stderr, "tick: reading this machine's limits (measured once by `tick roofline`, then cached)\n");
-    if (tk_roofline_get(r, 0, &e) < 0) {
-        fprintf(stderr, "tick: no roofline (%s); percentages are left out\n", e.msg);
-        return -1;
-    }
-    int t = n_threads < r->n_threads_max ? n_threads : r->n_threads_max;
-    if (t < 1) t = 1;
-    lim->read_gbs = r->read_gbs[t];
-    lim->f32_gflops = r->f32_gflops[t];
-    lim->source = "tick roofline";
-    *int8 = r->int8_gops[t];
-    return 0;
-}
 
 /* A growing text buffer for the generated text shown on the page. */
 typedef struct text_buf {
@@ -52,6 +29,12 @@ static void text_add(text_buf *t, const char *s, size_t n) {
     memcpy(t->p + t->n, s, n);
     t->n += n;
     t->p[t->n] = 0;
+}
+
+/* the generated text, for the page (at most 1 MiB of it) */
+static void emit_text(void *ctx, const char *s, int n) {
+    text_buf *t = ctx;
+    if (t->n < (1u << 20)) text_add(t, s, (size_t)n);
 }
 
 /* The command line, quoted where a word needs it, for the page's footer. */
@@ -116,8 +99,7 @@ int cmd_report(int argc, char **argv) {
     FILE *html = NULL;
     tk_session *s = NULL;
     tk_sampler *smp = NULL;
-    int32_t *ids = NULL;
-    int n_ids = 0, status = 1, created = 0;
+    int status = 1, created = 0;
     text_buf gen = {0}, cmdline = {0};
     if (!(html = fopen(out_path, "w"))) {
         fprintf(stderr, "tick report: -o %s: cannot create the file: %s\n", out_path, strerror(errno));
@@ -128,60 +110,13 @@ int cmd_report(int argc, char **argv) {
     smp = s ? tk_sampler_new(&o.sp, tk_n_vocab(m), &e) : NULL;
     if (!smp) { fprintf(stderr, "tick %s: %s\n", cmd, e.msg); goto done; }
 
-    int tflags = o.no_bos || !tk_model_info_of(m)->add_bos ? 0 : TK_TOKENIZE_ADD_BOS;
-    n_ids = tk_tokenize(m, prompt, plen, tflags, NULL, 0, &e);
-    if (n_ids < 0) { fprintf(stderr, "tick %s: prompt: %s\n", cmd, e.msg); goto done; }
-    int n_ctx = tk_session_n_ctx(s);
-    if (n_ids == 0) { fprintf(stderr, "tick %s: nothing to start from: the prompt is empty and no BOS token is added\n", cmd); goto done; }
-    if (n_ids > n_ctx) {
-        fprintf(stderr, "tick %s: the prompt is %d tokens but the context holds %d (-c %d)\n", cmd, n_ids, n_ctx, n_ctx);
-        goto done;
-    }
-    ids = malloc((size_t)n_ids * sizeof *ids);
-    if (!ids) { fprintf(stderr, "tick %s: out of memory\n", cmd); goto done; }
-    tk_tokenize(m, prompt, plen, tflags, ids, n_ids, &e);
-
     tk_roofline roof;
     tk_limits lim;
     double int8 = 0;
-    int have_roof = limits_for(&lim, &roof, o.n_threads > 0 ? o.n_threads : 1, &int8) == 0;
+    int have_roof = cli_limits(&lim, &roof, o.n_threads > 0 ? o.n_threads : 1, 0, &int8) == 0;
     const tk_clock *clk = tk_session_clock(s);
-    for (int i = 0; i < n_ids; i++) tk_sampler_accept(smp, ids[i]);
-
-    double t0 = tk_now_ns();
-    if (tk_prefill(s, ids, n_ids, &e)) { fprintf(stderr, "tick %s: %s\n", cmd, e.msg); goto done; }
-    double t1 = tk_now_ns();
-
-    tk_utf8_stream us = {0};
-    char piece[512], out[sizeof piece + 8];
-    int n_gen = 0, first = plen == 0;
-    const char *why = "limit (-n)";
-    for (;;) {
-        if (o.n_predict >= 0 && n_gen >= o.n_predict) break;
-        int32_t id = tk_session_sample(s, smp);
-        tk_sampler_accept(smp, id);
-        if (tk_token_is_eog(m, id)) { why = "end of generation token"; break; }
-        n_gen++;
-        int len = tk_token_piece(m, id, piece, (int)sizeof piece);
-        if (len > (int)sizeof piece) len = (int)sizeof piece;
-        const char *p = piece;
-        if (first && len > 0 && p[0] == ' ') p++, len--; /* as SentencePiece decodes after BOS */
-        if (len > 0) first = 0;
-        int w = tk_utf8_stream_push(&us, p, len, out);
-        if (gen.n < (1u << 20)) text_add(&gen, out, (size_t)w);
-        if (tk_session_pos(s) >= n_ctx) { why = "context full"; break; }
-        if (tk_decode(s, id, &e)) { fprintf(stderr, "tick %s: %s\n", cmd, e.msg); goto done; }
-    }
-    double t2 = tk_now_ns();
-    int w = tk_utf8_stream_flush(&us, out);
-    text_add(&gen, out, (size_t)w);
-    if (!strcmp(why, "context full"))
-        fprintf(stderr, "tick %s: stopped: the context is full (%d tokens, -c %d)\n", cmd, n_ctx, n_ctx);
-    double pp = (t1 - t0) / 1e9, tg = (t2 - t1) / 1e9;
-    fprintf(stderr, "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s", n_ids,
-            n_ids / (pp > 0 ? pp : 1e-9), n_gen, n_gen / (tg > 0 ? tg : 1e-9), why);
-    if (o.sp.temp > 0) fprintf(stderr, " | seed %llu", (unsigned long long)o.sp.seed);
-    fprintf(stderr, "\n");
+    cli_gen g = {emit_text, NULL, &gen, 0, 0, NULL};
+    if (cli_generate(cmd, &o, m, s, smp, prompt, plen, &g)) goto done;
 
     tk_cpu cpu;
     tk_cpu_features(&cpu);
@@ -207,7 +142,6 @@ done:
     if (status && created) remove(out_path); /* no half-written page */
     free(gen.p);
     free(cmdline.p);
-    free(ids);
     free(prompt);
     tk_sampler_free(smp);
     tk_session_free(s);
