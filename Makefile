@@ -61,6 +61,18 @@ build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lm -lpthread -o $@
 
+# The issue-4 table: random-weight models at real shapes (tick synth) in a
+# cache outside the repo, then tick bench at 1 and 2 threads.
+BENCH_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tick/models
+BENCH_MODELS ?= tinyllama-1.1b:q4_0 tinyllama-1.1b:q8_0 tinyllama-1.1b:f16 stories110m:f32 stories110m:q8_0 stories110m:q4_0
+BENCH_FLAGS ?= -p 128 -n 64 -t 1,2 -r 5
+bench: $(TICK)
+	@mkdir -p $(BENCH_DIR)
+	@for mt in $(BENCH_MODELS); do m=$${mt%%:*}; t=$${mt##*:}; f=$(BENCH_DIR)/$$m-$$t.gguf; \
+	  [ -f $$f ] || ./$(TICK) synth $$m --type $$t -o $$f >/dev/null || exit 1; done
+	@first=1; for mt in $(BENCH_MODELS); do m=$${mt%%:*}; t=$${mt##*:}; \
+	  ./$(TICK) bench -m $(BENCH_DIR)/$$m-$$t.gguf $(BENCH_FLAGS) | if [ $$first = 1 ]; then cat; else tail -n +3; fi; first=0; done
+
 demo: $(TICK)
 	@if [ -f ../shared/models/stories260K.gguf ]; then \
 	  ./$(TICK) run -m ../shared/models/stories260K.gguf -p "Once upon a time" -n 128 --temp 0; \
@@ -70,5 +82,5 @@ clean:
 	rm -rf build build-san build-fuzz tick libtick.a
 
 .SECONDARY:
-.PHONY: all test sanitize fuzz demo clean libtick.a
+.PHONY: all test sanitize fuzz demo bench clean libtick.a
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(UTIL_OBJ:.o=.d) $(TEST_BIN:=.d)

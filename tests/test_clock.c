@@ -108,14 +108,16 @@ static void test_results_independent(void) {
     tk_error e;
     tk_model *m = tk_model_load(p, NULL, &e);
     if (!m) { T_CHECK(0, "load: %s", e.msg); return; }
-    int32_t t1, t2, t3;
+    int32_t t1, t2, t3, t4;
     tk_session *a = run(m, 0, 1, 20, &t1), *b = run(m, 1, 1, 20, &t2), *c = run(m, 0, 2, 20, &t3);
+    tk_session *d = run(m, 1, 3, 20, &t4);
     T_CHECK(tk_session_clock(a) == NULL, "clock off: no clock");
     int nv = tk_n_vocab(m);
     T_CHECK(!memcmp(tk_logits(a), tk_logits(b), (size_t)nv * 4), "clock on: identical logits");
     T_CHECK(!memcmp(tk_logits(a), tk_logits(c), (size_t)nv * 4), "2 threads: identical logits");
-    T_CHECK(t1 == t2 && t1 == t3, "same greedy tokens");
-    tk_session_free(a), tk_session_free(b), tk_session_free(c);
+    T_CHECK(!memcmp(tk_logits(a), tk_logits(d), (size_t)nv * 4), "3 threads (rows split unevenly): identical logits");
+    T_CHECK(t1 == t2 && t1 == t3 && t1 == t4, "same greedy tokens");
+    tk_session_free(a), tk_session_free(b), tk_session_free(c), tk_session_free(d);
     tk_model_free(m);
 }
 

@@ -98,6 +98,30 @@ static void golden_llamacpp(const char *model_rel, const char *model_sha, const 
     printf("  %-40s max|dlogit| %.2e  rel-rms %.2e  greedy %d/%d\n", model_rel, worst.max_abs,
            worst.rel_rms, ok, ng);
     tk_session_free(s);
+
+    /* The same prompt as one burst (batched prefill, the path `tick run`
+     * takes) on 1, 2 and 3 threads: the last position's logits within the
+     * same tolerance, then the same greedy ids. */
+    int np = cJSON_GetArraySize(pl);
+    const cJSON *last = cJSON_GetObjectItem(cJSON_GetArrayItem(pl, np - 1), "logits");
+    for (int nt = 1; nt <= 3; nt++) {
+        tk_session_opts sb = {.n_ctx = 256, .n_threads = nt};
+        tk_session *b = tk_session_new(m, &sb, &e);
+        T_CHECK(b && tk_prefill(b, ids, n, &e) == TK_OK, "burst prefill on %d threads: %s", nt, e.msg);
+        if (!b) continue;
+        diff d = compare(tk_logits(b), last, nv);
+        double err = tol_kind == TOL_ABS ? d.max_abs : d.rel_rms;
+        T_CHECK(err <= tol, "%s, burst on %d threads: logit error %.3g > %.1g", model_rel, nt, err, tol);
+        int same = 0;
+        for (int i = 0; i < ng; i++) {
+            int got = argmax(tk_logits(b), nv);
+            if (got != cJSON_GetArrayItem(g, i)->valueint) break;
+            same++;
+            if (i + 1 < ng && tk_decode(b, got, &e) != TK_OK) break;
+        }
+        T_CHECK(same == ng, "%s, burst on %d threads: greedy %d/%d", model_rel, nt, same, ng);
+        tk_session_free(b);
+    }
     tk_model_free(m);
     cJSON_Delete(j);
 }
