@@ -273,6 +273,61 @@ static void test_vec_dot_rows(void) {
     }
 }
 
+/* Many rows (the quantized kernels take 16 at a time, the float ones 4,
+ * a last partial group as the group that ends at the last row): each row
+ * bit-identical to vec_dot of the same level, and for Q8_0 / Q4_0 to the
+ * scalar reference. Short rows of 768 (stories110m) and long ones. */
+static void test_vec_dot_rows_many(void) {
+    static const int64_t ns[] = {32, 96, 768, 2048};
+    static const int counts[] = {1, 3, 4, 5, 15, 16, 17, 20, 31, 32, 33, 47};
+    enum { MAXROWS = 47 };
+    for (int isa = 1; isa < n_levels(); isa++) {
+        for (int ti = 0; ti < NTYPES; ti++) {
+            int type = TYPES[ti];
+            const tk_dtype_traits *t = tk_dtype_get_isa(type, isa), *s = tk_dtype_get(type);
+            for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+                int64_t n = ns[k];
+                size_t rb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
+                size_t stride = rb + (k & 1 ? 4 : 0);
+                size_t align = type == TK_F32 ? 4 : 2;
+                buf w = buf_new(stride * MAXROWS, align), x = buf_new(xb, 3 * align);
+                float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
+                for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal();
+                encode(s->vec_dot_type, xf, x.p, n);
+                for (int r = 0; r < MAXROWS; r++) {
+                    float sc = (float)exp(rnd_normal());
+                    for (int64_t i = 0; i < n; i++) wf[i] = rnd_normal() * sc;
+                    encode(type, wf, w.p + (size_t)r * stride, n);
+                }
+                float one[MAXROWS], ref[MAXROWS];
+                for (int r = 0; r < MAXROWS; r++) {
+                    one[r] = t->vec_dot(n, w.p + (size_t)r * stride, x.p);
+                    ref[r] = s->vec_dot(n, w.p + (size_t)r * stride, x.p);
+                }
+                for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+                    int nrows = counts[c];
+                    for (int r0 = 0; r0 + nrows <= MAXROWS; r0 += MAXROWS - nrows > 0 ? MAXROWS - nrows : 1) {
+                        float out[MAXROWS + 1];
+                        out[nrows] = 12345.0f; /* must stay */
+                        t->vec_dot_rows(n, w.p + (size_t)r0 * stride, stride, x.p, out, nrows);
+                        T_CHECK(out[nrows] == 12345.0f, "%s %s n=%lld rows=%d: wrote past the end", t->name, tk_isa_name(isa),
+                                (long long)n, nrows);
+                        for (int r = 0; r < nrows; r++) {
+                            T_CHECK(fbits(one[r0 + r]) == fbits(out[r]), "%s %s n=%lld rows=%d (from %d) row %d: %.9g vs vec_dot %.9g",
+                                    t->name, tk_isa_name(isa), (long long)n, nrows, r0, r, (double)out[r], (double)one[r0 + r]);
+                            if (is_quant(type))
+                                T_CHECK(fbits(ref[r0 + r]) == fbits(out[r]), "%s %s n=%lld rows=%d row %d: %.9g vs reference %.9g",
+                                        t->name, tk_isa_name(isa), (long long)n, nrows, r, (double)out[r], (double)ref[r0 + r]);
+                        }
+                        if (MAXROWS == nrows) break;
+                    }
+                }
+                free(wf), free(xf), free(w.base), free(x.base);
+            }
+        }
+    }
+}
+
 /* ---- from_float ------------------------------------------------------------ */
 
 static void check_from(int type, int isa, const float *x, int64_t n, const char *what) {
@@ -502,6 +557,7 @@ int main(void) {
     T_RUN(test_tables);
     T_RUN(test_vec_dot);
     T_RUN(test_vec_dot_rows);
+    T_RUN(test_vec_dot_rows_many);
     T_RUN(test_from_float_half);
     T_RUN(test_from_float_q8_0);
     T_RUN(test_models_every_isa);

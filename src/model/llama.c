@@ -107,24 +107,23 @@ static void op_quant(const tk_op *op, const tk_op_args *a) {
         tk_act_convert(op->wtype, M(op)->isa, op->src + (size_t)b * op->n, op->n, (char *)op->xq + (size_t)b * xs);
 }
 
-/* dst[b][r] = W row r . xq row b; the rows of W are split across threads
- * and each row is used for all n positions while it is in L1. */
+/* dst[b][r] = W row r . xq row b. One position: matrix x vector, rows split
+ * across threads. A burst: matrix x matrix (tk_matmul_rows), rows split in
+ * whole tiles of 16 so every thread runs full tiles. */
 static void op_matmul(const tk_op *op, const tk_op_args *a) {
     int64_t r0, r1, rows = op->w->rows;
-    tk_split(rows, a->ith, a->nth, &r0, &r1);
     int n = op->last_only ? 1 : a->n;
     if (n == 1) {
+        tk_split(rows, a->ith, a->nth, &r0, &r1);
         tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
         return;
     }
-    size_t xs = ST(op)->xq_stride;
-    enum { CHUNK = 16 };
-    for (int64_t c0 = r0; c0 < r1; c0 += CHUNK) {
-        int64_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1;
-        for (int b = 0; b < n; b++)
-            tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, (const char *)op->xq + (size_t)b * xs,
-                           op->dst + (size_t)b * rows, c0, c1);
-    }
+    enum { TILE = 16 };
+    tk_split((rows + TILE - 1) / TILE, a->ith, a->nth, &r0, &r1);
+    r0 *= TILE, r1 *= TILE;
+    if (r1 > rows) r1 = rows;
+    tk_matmul_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, ST(op)->xq_stride, n, op->dst, rows,
+                   r0, r1);
 }
 
 /* cos/sin of each position of the run, shared by every layer's rope */

@@ -1,6 +1,6 @@
 /* dtype.c: the type tables. Kernels for each family live in their own files
  * (dtype_float.c, dtype_q.c: the scalar references; simd/avx2.c,
- * simd/avx512.c: the SIMD versions); this file only ties them together,
+ * simd/avx512.c, simd/neon.c: the SIMD versions); this file only ties them together,
  * one const table per instruction-set level, and says which level this CPU
  * runs. */
 #include "dtype.h"
@@ -74,20 +74,71 @@ static const tk_dtype_traits table_avx512bf16[TK_DTYPE_COUNT] = {
 #undef ROWS
 
 static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {
-    table, table_avx2, table_avx512, table_avx512vnni, table_avx512bf16,
+    table, table_avx2, table_avx512, table_avx512vnni, table_avx512bf16, table, table,
+};
+#elif defined(__aarch64__)
+/* simd/neon.c. (These declarations belong in simd/simd.h beside the x86
+ * ones; kept here for now.) */
+#define TK_NEON_DECL(type, isa)                                                             \
+    float tk_##type##_vec_dot_##isa(int64_t n, const void *w, const void *x);               \
+    void tk_##type##_vec_dot_rows_##isa(int64_t n, const void *w, size_t stride, const void *x, \
+                                        float *out, int64_t nrows);
+TK_NEON_DECL(f32, neon)
+TK_NEON_DECL(f16, neon)
+TK_NEON_DECL(bf16, neon)
+TK_NEON_DECL(q8_0, neon)
+TK_NEON_DECL(q4_0, neon)
+TK_NEON_DECL(q8_0, neondot)
+TK_NEON_DECL(q4_0, neondot)
+#undef TK_NEON_DECL
+void tk_f16_from_float_neon(const float *src, void *dst, int64_t n);
+void tk_bf16_from_float_neon(const float *src, void *dst, int64_t n);
+void tk_q8_0_from_float_neon(const float *src, void *dst, int64_t n);
+
+#define ROWS(type, isa) tk_##type##_vec_dot_##isa, tk_##type##_vec_dot_rows_##isa
+
+static const tk_dtype_traits table_neon[TK_DTYPE_COUNT] = {
+    [TK_F32]  = {"F32", 1, 4, tk_f32_to_float, tk_f32_from_float, TK_F32, ROWS(f32, neon)},
+    [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float_neon, TK_F16, ROWS(f16, neon)},
+    [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_neon, TK_BF16, ROWS(bf16, neon)},
+    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_neon, TK_Q8_0, ROWS(q8_0, neon)},
+    [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, neon)},
+};
+
+static const tk_dtype_traits table_neondot[TK_DTYPE_COUNT] = {
+    [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_neon, TK_Q8_0, ROWS(q8_0, neondot)},
+    [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, neondot)},
+};
+#undef ROWS
+
+static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {
+    table, table, table, table, table, table_neon, table_neondot,
 };
 #else
-static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {table, table, table, table, table};
+static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {table, table, table, table, table, table, table};
 #endif
+
+/* The level each one builds on: its table falls back there (see dtype.h:
+ * one chain per architecture). */
+static const int isa_below[TK_ISA_COUNT] = {
+    [TK_ISA_SCALAR] = TK_ISA_SCALAR,
+    [TK_ISA_AVX2] = TK_ISA_SCALAR,
+    [TK_ISA_AVX512] = TK_ISA_AVX2,
+    [TK_ISA_AVX512_VNNI] = TK_ISA_AVX512,
+    [TK_ISA_AVX512_BF16] = TK_ISA_AVX512_VNNI,
+    [TK_ISA_NEON] = TK_ISA_SCALAR,
+    [TK_ISA_NEON_DOTPROD] = TK_ISA_NEON,
+};
 
 const tk_dtype_traits *tk_dtype_get_isa(int type, int isa) {
     if (type < 0 || type >= TK_DTYPE_COUNT || isa < 0 || isa >= TK_ISA_COUNT) return NULL;
-    for (int l = isa; l > TK_ISA_SCALAR; l--)
+    for (int l = isa; l != TK_ISA_SCALAR; l = isa_below[l])
         if (tables[l][type].name) return &tables[l][type];
     return tk_dtype_get(type);
 }
 
-static const char *const isa_names[TK_ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"};
+static const char *const isa_names[TK_ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16",
+                                                   "neon", "neon-dotprod"};
 
 const char *tk_isa_name(int isa) { return isa >= 0 && isa < TK_ISA_COUNT ? isa_names[isa] : "?"; }
 
@@ -100,8 +151,9 @@ int tk_isa_from_name(const char *name) {
     return -1;
 }
 
-/* The levels are nested, so the best one is the first from the top whose
- * features are all there. */
+/* Within a chain the levels are nested, and the other architecture's
+ * levels are never there, so the best one is the highest whose features are
+ * all there. */
 static int isa_ok(const tk_cpu *c, int isa) {
     int avx2 = c->avx2 && c->fma && c->f16c;
     int avx512 = avx2 && c->avx512f && c->avx512bw && c->avx512vl;
@@ -111,6 +163,10 @@ static int isa_ok(const tk_cpu *c, int isa) {
     case TK_ISA_AVX512: return avx512;
     case TK_ISA_AVX512_VNNI: return avx512 && c->avx512_vnni;
     case TK_ISA_AVX512_BF16: return avx512 && c->avx512_vnni && c->avx512_bf16;
+#if defined(__aarch64__)
+    case TK_ISA_NEON: return c->neon;
+    case TK_ISA_NEON_DOTPROD: return c->neon && c->dotprod;
+#endif
     default: return 0;
     }
 }

@@ -83,18 +83,40 @@ const tk_dtype_traits *tk_dtype_get(int type);
  *   avx512vnni  + AVX-512 VNNI: int8 dot products (Cascade Lake, Ice Lake)
  *   avx512bf16  + AVX-512 BF16: bf16 dot products (Cooper Lake, Sapphire
  *               Rapids, Zen 4; every such CPU also has VNNI)
+ *   neon        aarch64 Advanced SIMD (ARMv8.0; every aarch64 CPU)
+ *   neon-dotprod + SDOT: int8 dot products (ARMv8.2 dotprod; Cortex-A55/
+ *               A76 and later, Neoverse, Apple M1)
  *
- * Kernels are compiled with per-function target attributes, so the binary
- * runs on any x86-64 (or other) CPU; only the levels this CPU and its OS
- * support may be used. */
+ * The levels form two chains, one per architecture: scalar < avx2 <
+ * avx512 < avx512vnni < avx512bf16 on x86-64, scalar < neon < neon-dotprod
+ * on aarch64. The enum keeps the x86-64 numbering and appends the ARM
+ * levels, so compare levels with tk_isa_has, not with < or >=.
+ *
+ * Kernels are compiled with per-function target attributes (x86-64: avx2 and
+ * up; aarch64: dotprod), so the binary runs on any CPU of its architecture;
+ * only the levels this CPU and its OS support may be used; the levels of the
+ * other architecture are never supported. */
 typedef enum tk_isa {
     TK_ISA_SCALAR,
     TK_ISA_AVX2,
     TK_ISA_AVX512,
     TK_ISA_AVX512_VNNI,
     TK_ISA_AVX512_BF16,
+    TK_ISA_NEON,
+    TK_ISA_NEON_DOTPROD,
     TK_ISA_COUNT
 } tk_isa;
+
+/* 1 if level isa includes everything of level `level` (isa is `level` or
+ * above it on the same chain; every level includes scalar), else 0; 0 for
+ * out-of-range values. tk_isa_has(TK_ISA_NEON, TK_ISA_AVX2) is 0 although
+ * TK_ISA_NEON > TK_ISA_AVX2. */
+static inline int tk_isa_has(int isa, int level) {
+    if (isa < 0 || isa >= TK_ISA_COUNT || level < 0 || level >= TK_ISA_COUNT) return 0;
+    if (level == TK_ISA_SCALAR) return 1;
+    if (level <= TK_ISA_AVX512_BF16) return isa >= level && isa <= TK_ISA_AVX512_BF16; /* x86-64 */
+    return isa >= level;                                                               /* aarch64 */
+}
 
 /* The kernels of `type` at `isa` (falling back per type as above); NULL
  * for an unknown type, or an isa out of range. Does not check that this
@@ -104,7 +126,7 @@ const tk_dtype_traits *tk_dtype_get_isa(int type, int isa);
 int tk_isa_detect(void);
 /* 1 if this CPU and OS can run level isa, else 0. */
 int tk_isa_supported(int isa);
-/* "avx2"; "?" for out of range. */
+/* "avx2", "neon-dotprod"; "?" for out of range. */
 const char *tk_isa_name(int isa);
 /* Case-insensitive lookup ("AVX2"); -1 if unknown. */
 int tk_isa_from_name(const char *name);

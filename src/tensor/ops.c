@@ -1,6 +1,7 @@
 /* ops.c: the forward pass's kernels (see ops.h). */
 #include "ops.h"
 #include "dtype.h"
+#include "simd/gemm.h"
 #include "../base/status.h"
 
 #include <math.h>
@@ -89,6 +90,43 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
         return;
     }
     for (int64_t r = r0; r < r1; r++) y[r] = t->vec_dot(cols, w + (size_t)r * rb, xq);
+}
+
+/* The tiled kernel of wtype at level isa, or NULL. */
+static tk_gemm_fn gemm_kernel(int wtype, int isa) {
+#if defined(__x86_64__)
+    switch (wtype) {
+    case TK_Q8_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q8_0_avx512vnni : NULL;
+    case TK_Q4_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q4_0_avx512vnni : NULL;
+    case TK_F32: return isa >= TK_ISA_AVX512 ? tk_gemm_f32_avx512 : NULL;
+    case TK_F16: return isa >= TK_ISA_AVX512 ? tk_gemm_f16_avx512 : NULL;
+    case TK_BF16:
+        return isa >= TK_ISA_AVX512_BF16 ? tk_gemm_bf16_avx512bf16 : isa >= TK_ISA_AVX512 ? tk_gemm_bf16_avx512 : NULL;
+    default: return NULL;
+    }
+#else
+    (void)wtype, (void)isa;
+    return NULL;
+#endif
+}
+
+void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, size_t xq_stride, int n,
+                    float *dst, int64_t dst_stride, int64_t r0, int64_t r1) {
+    if (r1 <= r0 || n <= 0) return;
+    const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const tk_gemm_fn f = gemm_kernel(wtype, isa);
+    if (f) {
+        f((const unsigned char *)W + (size_t)r0 * rb, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
+        return;
+    }
+    /* dot products, a chunk of rows at a time so it stays in L1 for all n */
+    enum { CHUNK = 16 };
+    for (int64_t c0 = r0; c0 < r1; c0 += CHUNK) {
+        const int64_t c1 = c0 + CHUNK < r1 ? c0 + CHUNK : r1;
+        for (int b = 0; b < n; b++)
+            tk_matvec_rows(wtype, isa, W, cols, (const char *)xq + (size_t)b * xq_stride, dst + (size_t)b * dst_stride,
+                           c0, c1);
+    }
 }
 
 void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out) {

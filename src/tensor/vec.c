@@ -57,8 +57,8 @@ __attribute__((target("avx2,fma"))) static void axpy_avx2(float *y, float a, con
 
 float tk_vec_dot_f32(int isa, const float *a, const float *b, int n) {
 #if defined(__x86_64__)
-    if (isa >= TK_ISA_AVX512) return dot_avx512(a, b, n);
-    if (isa >= TK_ISA_AVX2) return dot_avx2(a, b, n);
+    if (tk_isa_has(isa, TK_ISA_AVX512)) return dot_avx512(a, b, n);
+    if (tk_isa_has(isa, TK_ISA_AVX2)) return dot_avx2(a, b, n);
 #else
     (void)isa;
 #endif
@@ -69,8 +69,8 @@ float tk_vec_dot_f32(int isa, const float *a, const float *b, int n) {
 
 void tk_vec_axpy_f32(int isa, float *y, float a, const float *x, int n) {
 #if defined(__x86_64__)
-    if (isa >= TK_ISA_AVX512) { axpy_avx512(y, a, x, n); return; }
-    if (isa >= TK_ISA_AVX2) { axpy_avx2(y, a, x, n); return; }
+    if (tk_isa_has(isa, TK_ISA_AVX512)) { axpy_avx512(y, a, x, n); return; }
+    if (tk_isa_has(isa, TK_ISA_AVX2)) { axpy_avx2(y, a, x, n); return; }
 #else
     (void)isa;
 #endif

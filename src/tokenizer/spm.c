@@ -4,8 +4,9 @@
  *
  * tk_vocab_tokenize(text):
  *  1. Split out USER_DEFINED tokens (longest text first; llama.cpp does this
- *     even with special-token parsing off, as HF does for added tokens).
- *     Control-token text stays plain text. Each remaining raw fragment is
+ *     even with special-token parsing off, as HF does for added tokens;
+ *     partition.c). Control-token text stays plain text unless the caller
+ *     asks for special-token parsing. Each remaining raw fragment is
  *     tokenized on its own; a fragment that comes first or right after a
  *     user-defined token gets the space prefix (add_space_prefix).
  *  2. Normalize a fragment: (" " +) text, then every ' ' becomes "▁".
@@ -197,72 +198,10 @@ static void spm_fragment(session *S, const char *text, size_t len, int prefix) {
     }
 }
 
-/* ---- step 1: user-defined tokens ----------------------------------------- */
-
-typedef struct {
-    int32_t id;      /* -1: raw text */
-    size_t off, len; /* raw text: text[off .. off+len) */
-} frag;
-
-typedef struct {
-    frag *a;
-    size_t n, cap;
-} fraglist;
-
-static int frag_add(fraglist *L, int32_t id, size_t off, size_t len) {
-    if (L->n == L->cap) {
-        size_t nc = L->cap ? L->cap * 2 : 16;
-        frag *a = realloc(L->a, nc * sizeof *a);
-        if (!a) return -1;
-        L->a = a, L->cap = nc;
-    }
-    L->a[L->n++] = (frag){id, off, len};
-    return 0;
-}
-
-static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-/* Split every raw fragment of *L at each occurrence of user-defined token k
- * (llama.cpp tokenizer_st_partition): left part, the token, then go on with
- * the right part, honouring the token's LSTRIP / RSTRIP flags. */
-static int split_ud(const tk_vocab *v, int k, const char *text, fraglist *L, fraglist *tmp) {
-    int32_t id = v->ud[k];
-    const char *tt = v->blob + v->off[id];
-    size_t tl = v->len[id];
-    tmp->n = 0;
-    for (size_t f = 0; f < L->n; f++) {
-        frag fr = L->a[f];
-        if (fr.id >= 0) {
-            if (frag_add(tmp, fr.id, 0, 0)) return -1;
-            continue;
-        }
-        size_t off = fr.off, len = fr.len;
-        for (;;) {
-            const char *hit = memmem(text + off, len, tt, tl);
-            if (!hit) {
-                if (len && frag_add(tmp, -1, off, len)) return -1;
-                break;
-            }
-            size_t at = (size_t)(hit - text), llen = at - off;
-            if (v->ud_flags[k] & TK_UD_LSTRIP)
-                while (llen > 0 && is_space(text[off + llen - 1])) llen--;
-            if (llen && frag_add(tmp, -1, off, llen)) return -1;
-            if (frag_add(tmp, id, 0, 0)) return -1;
-            size_t roff = at + tl, rlen = off + len - roff;
-            if (v->ud_flags[k] & TK_UD_RSTRIP)
-                while (rlen > 0 && is_space(text[roff])) roff++, rlen--;
-            off = roff, len = rlen;
-            if (len == 0) break;
-        }
-    }
-    fraglist t = *L;
-    *L = *tmp, *tmp = t;
-    return 0;
-}
-
-int tk_vocab_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos, int32_t *ids, int cap) {
+static int spm_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos, int parse_special, int32_t *ids,
+                        int cap) {
     session S = {.v = v, .ids = ids, .cap = cap < 0 ? 0 : cap};
-    fraglist L = {0}, tmp = {0};
+    tk_fraglist L = {0};
     int rc = 0;
 
     if (add_bos && v->bos >= 0) emit(&S, v->bos);
@@ -270,9 +209,7 @@ int tk_vocab_tokenize(const tk_vocab *v, const char *text, size_t len, int add_b
     /* the normalized text must fit the 32-bit offsets and int32 indices */
     if (len > (size_t)(INT_MAX - 8) / 3) return -INT_MAX;
 
-    if (frag_add(&L, -1, 0, len)) goto oom;
-    for (int k = 0; k < v->n_ud; k++)
-        if (split_ud(v, k, text, &L, &tmp)) goto oom;
+    if (tk_vocab_partition(v, text, len, parse_special, &L)) goto oom;
 
     size_t maxlen = 0;
     for (size_t f = 0; f < L.n; f++)
@@ -298,6 +235,18 @@ int tk_vocab_tokenize(const tk_vocab *v, const char *text, size_t len, int add_b
 oom:
     rc = -INT_MAX;
 done:
-    free(S.buf), free(S.sy), free(S.heap), free(L.a), free(tmp.a);
+    free(S.buf), free(S.sy), free(S.heap), free(L.a);
     return rc;
+}
+
+/* ---- entry points: SPM here, byte-level BPE in bpe.c ------------------------ */
+
+int tk_vocab_tokenize_ex(const tk_vocab *v, const char *text, size_t len, int flags, int32_t *ids, int cap) {
+    int add_bos = (flags & TK_VOCAB_ADD_BOS) != 0, special = (flags & TK_VOCAB_PARSE_SPECIAL) != 0;
+    if (v->bpe) return tk_bpe_tokenize(v, text, len, add_bos, special, ids, cap);
+    return spm_tokenize(v, text, len, add_bos, special, ids, cap);
+}
+
+int tk_vocab_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos, int32_t *ids, int cap) {
+    return tk_vocab_tokenize_ex(v, text, len, add_bos ? TK_VOCAB_ADD_BOS : 0, ids, cap);
 }

@@ -43,7 +43,8 @@ static tk_vocab *vocab_new(int n, size_t blob_bytes) {
 void tk_vocab_free(tk_vocab *v) {
     if (!v) return;
     free(v->blob), free(v->off), free(v->len), free(v->score), free(v->type), free(v->eog);
-    free(v->slot), free(v->slot_hash), free(v->ud), free(v->ud_flags);
+    free(v->slot), free(v->slot_hash), free(v->ud), free(v->ud_flags), free(v->sp), free(v->sp_flags);
+    tk_bpe_free(v->bpe);
     free(v);
 }
 
@@ -137,10 +138,15 @@ static int vocab_finish(tk_vocab *v, int phi3, tk_error *e) {
     for (int b = 128; b < 256; b++) v->isolated[b] = 0;
 
     /* user-defined tokens are split out of the input even with special-token
-     * parsing off (llama.cpp and Hugging Face both do this) */
-    v->n_ud = 0;
-    for (int id = 0; id < v->n; id++)
-        if (v->type[id] == TK_TOKEN_USER_DEFINED && v->len[id] > 0) v->n_ud++;
+     * parsing off (llama.cpp and Hugging Face both do this); with it on, the
+     * control and unknown ones too (the same order and flags) */
+    v->n_ud = v->n_sp = 0;
+    for (int id = 0; id < v->n; id++) {
+        int t = v->type[id];
+        if (v->len[id] == 0) continue;
+        if (t == TK_TOKEN_USER_DEFINED) v->n_ud++;
+        if (t == TK_TOKEN_USER_DEFINED || t == TK_TOKEN_CONTROL || t == TK_TOKEN_UNKNOWN) v->n_sp++;
+    }
     if (v->n_ud) {
         v->ud = malloc((size_t)v->n_ud * sizeof *v->ud);
         v->ud_flags = calloc((size_t)v->n_ud, 1);
@@ -153,6 +159,23 @@ static int vocab_finish(tk_vocab *v, int phi3, tk_error *e) {
             int id = v->ud[i];
             if (!text_is(v, id, "<unk>") && !text_is(v, id, "<s>") && !text_is(v, id, "<|endoftext|>"))
                 v->ud_flags[i] |= TK_UD_RSTRIP;
+        }
+    }
+    if (v->n_sp) {
+        v->sp = malloc((size_t)v->n_sp * sizeof *v->sp);
+        v->sp_flags = calloc((size_t)v->n_sp, 1);
+        if (!v->sp || !v->sp_flags) return tk_err(e, TK_ENOMEM, "out of memory for the vocabulary");
+        int k = 0;
+        for (int id = 0; id < v->n; id++) {
+            int t = v->type[id];
+            if (v->len[id] > 0 && (t == TK_TOKEN_USER_DEFINED || t == TK_TOKEN_CONTROL || t == TK_TOKEN_UNKNOWN))
+                v->sp[k++] = id;
+        }
+        if (sort_ud(v, v->sp, v->n_sp)) return tk_err(e, TK_ENOMEM, "out of memory for the vocabulary");
+        for (int i = 0; i < v->n_sp && phi3; i++) {
+            int id = v->sp[i];
+            if (!text_is(v, id, "<unk>") && !text_is(v, id, "<s>") && !text_is(v, id, "<|endoftext|>"))
+                v->sp_flags[i] |= TK_UD_RSTRIP;
         }
     }
 
@@ -180,6 +203,7 @@ static int vocab_finish(tk_vocab *v, int phi3, tk_error *e) {
 #define KEY_TOKENS "tokenizer.ggml.tokens"
 #define KEY_SCORES "tokenizer.ggml.scores"
 #define KEY_TYPES "tokenizer.ggml.token_type"
+#define KEY_PRE "tokenizer.ggml.pre"
 
 /* Optional special id: absent, of a non-integer type or out of range ->
  * keep *id (llama.cpp warns and keeps its default). */
@@ -249,7 +273,8 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
 
     if (tk_gguf_find(g, KEY_MODEL) < 0) return tk_err(e, TK_EFORMAT, "no tokenizer in the file (%s is missing)", KEY_MODEL);
     if ((rc = tk_gguf_get_str(g, KEY_MODEL, &model, &mlen, e))) return rc;
-    if (mlen != 5 || memcmp(model, "llama", 5) != 0)
+    int is_bpe = mlen == 4 && memcmp(model, "gpt2", 4) == 0;
+    if (!is_bpe && (mlen != 5 || memcmp(model, "llama", 5) != 0))
         return tk_err(e, TK_EUNSUPPORTED, "tokenizer model '%.*s' is not supported yet", (int)(mlen > 64 ? 64 : mlen), model);
 
     if (tk_gguf_find(g, KEY_TOKENS) < 0) return tk_err(e, TK_EFORMAT, "no token list in the file (%s is missing)", KEY_TOKENS);
@@ -275,8 +300,20 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
         blob += slen + 1;
         if (slen >= UINT32_MAX / 2 || blob >= UINT32_MAX) return tk_err(e, TK_EFORMAT, "%s: token texts too long", KEY_TOKENS);
     }
+    /* byte-level BPE: the merges and the pre-tokenizer */
+    struct tk_bpe *bpe = NULL;
+    if (is_bpe) {
+        const char *pre = NULL;
+        uint64_t plen = 0;
+        if (tk_gguf_find(g, KEY_PRE) >= 0 && (rc = tk_gguf_get_str(g, KEY_PRE, &pre, &plen, e))) return rc;
+        if ((rc = tk_bpe_new(&bpe, g, pre, (size_t)plen, e))) return rc;
+    }
     tk_vocab *v = vocab_new(n, (size_t)blob);
-    if (!v) return tk_err(e, TK_ENOMEM, "out of memory for a vocabulary of %d tokens", n);
+    if (!v) {
+        tk_bpe_free(bpe);
+        return tk_err(e, TK_ENOMEM, "out of memory for a vocabulary of %d tokens", n);
+    }
+    v->bpe = bpe;
 
     uint32_t pos = 0;
     p = arr.p;
@@ -300,22 +337,29 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
         v->type[i] = t >= 1 && t <= 6 ? (uint8_t)t : 0; /* 0: undefined */
     }
 
-    /* llama.cpp's defaults for the "llama" (SPM) model, then the file's keys */
-    v->bos = 1 < n ? 1 : -1;
-    v->eos = 2 < n ? 2 : -1;
-    v->unk = 0;
+    /* llama.cpp's defaults for the "llama" (SPM) model, or for "gpt2"
+     * (BPE: BOS = EOS = 11, no UNK, no BOS added except for Llama 3 style
+     * pre-tokenizers), then the file's keys */
+    if (bpe) {
+        v->bos = v->eos = 11 < n ? 11 : -1;
+        v->unk = -1;
+    } else {
+        v->bos = 1 < n ? 1 : -1;
+        v->eos = 2 < n ? 2 : -1;
+        v->unk = 0;
+    }
     get_special(g, "tokenizer.ggml.bos_token_id", n, &v->bos);
     get_special(g, "tokenizer.ggml.eos_token_id", n, &v->eos);
     get_special(g, "tokenizer.ggml.unknown_token_id", n, &v->unk);
     get_special(g, "tokenizer.ggml.eot_token_id", n, &v->eot);
     get_special(g, "tokenizer.ggml.padding_token_id", n, &v->pad);
-    v->add_bos = 1, v->add_space_prefix = 1;
+    v->add_bos = bpe ? tk_bpe_default_add_bos(bpe) : 1, v->add_space_prefix = bpe ? 0 : 1;
     if ((rc = get_flag(g, "tokenizer.ggml.add_bos_token", &v->add_bos, e)) ||
         (rc = get_flag(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, e))) {
         tk_vocab_free(v);
         return rc;
     }
-    memcpy(v->model, "llama", 6);
+    memcpy(v->model, bpe ? "gpt2" : "llama", bpe ? 5 : 6);
 
     /* llama.cpp gives Phi-3 vocabularies (general.name contains "phi-3" or
      * "phi3", any case) strip-right on their user-defined tokens. */
@@ -447,6 +491,7 @@ int tk_vocab_bos(const tk_vocab *v) { return v->bos; }
 int tk_vocab_eos(const tk_vocab *v) { return v->eos; }
 int tk_vocab_add_bos(const tk_vocab *v) { return v->add_bos; }
 const char *tk_vocab_model_name(const tk_vocab *v) { return v->model; }
+const char *tk_vocab_pre_name(const tk_vocab *v) { return v->bpe ? tk_bpe_pre_name(v->bpe) : NULL; }
 
 int tk_vocab_is_eog(const tk_vocab *v, int32_t id) { return id >= 0 && id < v->n && v->eog[id]; }
 
@@ -465,7 +510,8 @@ int tk_vocab_type(const tk_vocab *v, int32_t id) { return id >= 0 && id < v->n ?
 /* The decoded bytes of a token, as llama.cpp's token_to_piece with
  * special=false for an SPM vocabulary: NORMAL -> text with "▁" as ' ';
  * BYTE "<0xNN>" -> that byte; USER_DEFINED -> text as is; CONTROL,
- * UNKNOWN, UNUSED and undefined types -> nothing. */
+ * UNKNOWN, UNUSED and undefined types -> nothing. For a BPE vocabulary
+ * NORMAL texts go through the unicode-to-byte map instead (bpe.c). */
 int tk_vocab_piece(const tk_vocab *v, int32_t id, char *buf, int cap) {
     if (id < 0 || id >= v->n) return 0;
     const char *s = v->blob + v->off[id];
@@ -474,6 +520,7 @@ int tk_vocab_piece(const tk_vocab *v, int32_t id, char *buf, int cap) {
     if (cap < 0) cap = 0;
     switch (v->type[id]) {
     case TK_TOKEN_NORMAL:
+        if (v->bpe) return tk_bpe_decode(v->bpe, s, n, buf, cap);
         for (uint32_t i = 0; i < n; i++) {
             char c = s[i];
             if (i + 3 <= n && memcmp(s + i, SPACE_ESC, 3) == 0) c = ' ', i += 2;

@@ -1,10 +1,16 @@
-/* vocab.h: the vocabulary and the SentencePiece-style tokenizer.
+/* vocab.h: the vocabulary and its tokenizers.
  *
- * A tk_vocab holds the token texts (as GGUF stores them: "▁" U+2581 for a
- * space, byte-fallback tokens as "<0xNN>"), scores and types, the special
- * ids, and a hash from text to id. It is built from a GGUF file's
- * tokenizer.ggml.* keys or from a llama2.c tokenizer.bin (whose pieces are
- * mapped to the GGUF conventions so one tokenizer serves both). */
+ * A tk_vocab holds the token texts (as GGUF stores them: for SentencePiece
+ * vocabularies "▁" U+2581 for a space and byte-fallback tokens as "<0xNN>";
+ * for byte-level BPE ones GPT-2's byte-to-unicode mapping, "Ġ" for a
+ * space), scores and types, the special ids, and a hash from text to id.
+ * It is built from a GGUF file's tokenizer.ggml.* keys or from a llama2.c
+ * tokenizer.bin (whose pieces are mapped to the GGUF conventions so one
+ * tokenizer serves both).
+ *
+ * Two tokenizers, as llama.cpp has them: tokenizer.ggml.model "llama" is
+ * the SentencePiece-style one (spm.c), "gpt2" the byte-level BPE one with
+ * the pre-tokenizer regexes named by tokenizer.ggml.pre (bpe.c). */
 #ifndef TK_TOKENIZER_VOCAB_H
 #define TK_TOKENIZER_VOCAB_H
 
@@ -21,8 +27,10 @@ enum {
 
 typedef struct tk_vocab tk_vocab;
 
-/* From GGUF metadata (tokenizer.ggml.model must be "llama" for now; other
- * models give TK_EUNSUPPORTED with a message naming the model). */
+/* From GGUF metadata. tokenizer.ggml.model "llama" (SPM) or "gpt2"
+ * (byte-level BPE; needs tokenizer.ggml.merges, and tokenizer.ggml.pre
+ * must be one bpe.c knows or absent); other models, or an unknown
+ * pre-tokenizer, give TK_EUNSUPPORTED with a message naming them. */
 int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e);
 /* From a llama2.c tokenizer.bin buffer; n_vocab is the model's vocabulary
  * size (the file must hold exactly that many tokens). */
@@ -37,20 +45,32 @@ int tk_vocab_is_eog(const tk_vocab *v, int32_t id); /* EOS, EOT, ... */
 const char *tk_vocab_text(const tk_vocab *v, int32_t id, int *len);
 float tk_vocab_score(const tk_vocab *v, int32_t id);
 int tk_vocab_type(const tk_vocab *v, int32_t id);
-const char *tk_vocab_model_name(const tk_vocab *v); /* "llama" */
+const char *tk_vocab_model_name(const tk_vocab *v); /* "llama" or "gpt2" */
+/* The pre-tokenizer of a BPE vocab ("gpt-2", "default", ...); NULL for SPM. */
+const char *tk_vocab_pre_name(const tk_vocab *v);
 
 /* Tokenize len bytes of text (special-token text is treated as plain text).
  * Returns the number of ids written; if more than cap are needed, returns
- * -(needed). Invalid UTF-8 bytes are encoded through byte fallback.
+ * -(needed). Invalid UTF-8: SPM encodes the bytes through byte fallback;
+ * BPE, as llama.cpp, first turns each byte that does not start a
+ * well-formed sequence into U+FFFD (see bpe.c).
  * As in llama.cpp, USER_DEFINED tokens (not CONTROL ones) found in the text
- * are still split out as single tokens. Out of memory, or len over about
- * 700 MB: returns -INT_MAX. */
+ * are still split out as single tokens. Out of memory, len over about
+ * 700 MB, or a failure of the regex engine: returns -INT_MAX. */
 int tk_vocab_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos,
                       int32_t *ids, int cap);
+/* The same with flags: TK_VOCAB_ADD_BOS, and TK_VOCAB_PARSE_SPECIAL, which
+ * also splits CONTROL (and UNKNOWN) token texts out as those tokens
+ * (llama.cpp parse_special). */
+enum { TK_VOCAB_ADD_BOS = 1, TK_VOCAB_PARSE_SPECIAL = 2 };
+int tk_vocab_tokenize_ex(const tk_vocab *v, const char *text, size_t len, int flags,
+                         int32_t *ids, int cap);
 
-/* Decoded bytes of one token: "▁" -> " ", "<0xNN>" -> that byte, control
- * and unknown-type tokens -> "" . Returns the full length (may exceed cap,
- * then the output is truncated). */
+/* Decoded bytes of one token: SPM "▁" -> " ", "<0xNN>" -> that byte; BPE
+ * NORMAL tokens through GPT-2's unicode-to-byte map (so the pieces of an
+ * encoded text concatenate to the text); user-defined tokens -> their
+ * text; control and unknown-type tokens -> "" . Returns the full length
+ * (may exceed cap, then the output is truncated). */
 int tk_vocab_piece(const tk_vocab *v, int32_t id, char *buf, int cap);
 
 /* 1 if s[0..n) is valid UTF-8; otherwise 0 and *bad_at is the offset of

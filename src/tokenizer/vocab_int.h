@@ -10,6 +10,8 @@
 /* Per user-defined token flags (llama.cpp's LSTRIP / RSTRIP attributes). */
 enum { TK_UD_LSTRIP = 1, TK_UD_RSTRIP = 2 };
 
+struct tk_bpe; /* bpe.c: merges and pre-tokenizer of a byte-level BPE vocab */
+
 struct tk_vocab {
     int n;                 /* number of tokens                                 */
     char *blob;            /* all token texts, each NUL-terminated             */
@@ -34,6 +36,13 @@ struct tk_vocab {
     int n_ud;
     int32_t *ud;
     uint8_t *ud_flags;
+    /* All CONTROL, USER_DEFINED and UNKNOWN tokens, in the same order and
+     * with the same flags: split out when special-token parsing is on. */
+    int n_sp;
+    int32_t *sp;
+    uint8_t *sp_flags;
+
+    struct tk_bpe *bpe;    /* non-NULL for tokenizer.ggml.model "gpt2"       */
 
     int bos, eos, unk, eot, pad;   /* -1 when absent */
     int add_bos, add_space_prefix;
@@ -58,5 +67,34 @@ static inline int32_t tk_vocab_find(const tk_vocab *v, const char *s, size_t n) 
             return id;
     }
 }
+
+/* Pieces of an input: raw text, or a token split out of it. */
+typedef struct {
+    int32_t id;      /* -1: raw text */
+    size_t off, len; /* raw text: text[off .. off+len) */
+} tk_frag;
+
+typedef struct {
+    tk_frag *a;
+    size_t n, cap;
+} tk_fraglist;
+
+/* llama.cpp tokenizer_st_partition: cut text[0..len) at the special
+ * tokens (USER_DEFINED ones always; CONTROL and UNKNOWN ones too when
+ * parse_special), longest first, honouring LSTRIP / RSTRIP. L starts empty
+ * and must be freed by the caller (also on failure). Returns 0, or -1 when
+ * out of memory. */
+int tk_vocab_partition(const tk_vocab *v, const char *text, size_t len, int parse_special, tk_fraglist *L);
+
+/* Byte-level BPE (bpe.c). */
+int tk_bpe_new(struct tk_bpe **out, const tk_gguf *g, const char *pre, size_t pre_len, tk_error *e);
+void tk_bpe_free(struct tk_bpe *b);
+int tk_bpe_ignore_merges(const struct tk_bpe *b); /* Llama 3 style: whole-word tokens first */
+int tk_bpe_default_add_bos(const struct tk_bpe *b);
+const char *tk_bpe_pre_name(const struct tk_bpe *b);
+int tk_bpe_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos, int parse_special,
+                    int32_t *ids, int cap);
+/* Decoded bytes of a NORMAL token of a BPE vocab (byte-level text). */
+int tk_bpe_decode(const struct tk_bpe *b, const char *s, size_t n, char *buf, int cap);
 
 #endif

@@ -1,0 +1,40 @@
+/* gemm.h: matrix x matrix kernels (weights x a burst of activation rows),
+ * used by tk_matmul_rows (ops.c) for prefill. Only ops.c and the kernels
+ * include this.
+ *
+ * Every kernel computes, for r < nrows and b < n,
+ *     dst[b * dst_stride + r] = dot(W row r, xq row b)
+ * with W rows `wstride` bytes apart (the weight type's row bytes) and
+ * activation rows `xstride` bytes apart, already in the weight type's
+ * vec_dot_type (tk_act_convert).
+ *
+ *   Q8_0 / Q4_0 (avx512vnni): bit-identical to the dtype table's vec_dot
+ *     (exact int32 block sums, the reference's float scaling, blocks added
+ *     in order), so prefill and decode give the same logits.
+ *   F32 / F16 / BF16 (avx512; BF16 also avx512bf16): float FMA
+ *     accumulation, within 1e-5 of the reference relative to sum |w x|. */
+#ifndef TK_TENSOR_SIMD_GEMM_H
+#define TK_TENSOR_SIMD_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*tk_gemm_fn)(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                           float *dst, int64_t dst_stride, int64_t nrows);
+
+#if defined(__x86_64__)
+void tk_gemm_q8_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                             float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_q4_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                             float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_f32_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                        float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_f16_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                        float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_bf16_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                         float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_bf16_avx512bf16(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                             float *dst, int64_t dst_stride, int64_t nrows);
+#endif
+
+#endif

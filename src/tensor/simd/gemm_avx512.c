@@ -1,0 +1,343 @@
+/* gemm_avx512.c: weights x a burst of activation rows (gemm.h), AVX-512.
+ *
+ * Q8_0 x Q8_0, Q4_0 x Q8_0 (avx512vnni): one int32 lane per weight row.
+ *   A tile of 16 weight rows is transposed, block by block, into 8
+ *   registers: register j, lane r = bytes 4j..4j+3 of row r's block (Q8_0
+ *   as w + 128, Q4_0 as its nibbles q, both unsigned). Against activation
+ *   row b, 8 vpdpbusd with the activation's dwords broadcast give the 16
+ *   rows' exact block sums at once, no horizontal reduction; the unsigned
+ *   offset (128 * sum x, 8 * sum x) is the lane's starting value,
+ *   precomputed once per activation block. Each block sum is then scaled
+ *   as the reference scales it (Q8_0 isum * (dw * dx), Q4_0 (isum * dw) *
+ *   dx) and added to that row's running float sum in block order, so every
+ *   result is bit-identical to the reference's vec_dot. Per block and
+ *   activation row: 8 vpdpbusd + 4 float ops for 16 x 32 multiply-adds.
+ *   Blocks are taken in chunks (the transposed tile and the activation
+ *   terms stay in L1); the running sums live in dst between chunks.
+ *
+ * F32, F16, BF16 (avx512; BF16 also avx512bf16 with vdpbf16ps): 4 weight
+ *   rows x 6 activation rows of 16-lane float accumulators (FMA), each
+ *   weight and activation vector loaded once per 24 products, reduced at
+ *   the end. Sums in float: within 1e-5 of the reference relative to
+ *   sum |w x|, not bit-identical to vec_dot (which sums in double). */
+#include "gemm.h"
+#include "../dtype.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define BF16X __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16")))
+#define INLINE static inline __attribute__((always_inline))
+#define UNROLL8 _Pragma("GCC unroll 8")
+
+/* ---- Q8_0 / Q4_0 with VNNI -------------------------------------------------- */
+
+#define QT 16  /* weight rows per tile (int32 lanes)          */
+#define QKB 32 /* blocks per chunk                            */
+#define QNC 64 /* activation rows whose block terms are held  */
+#define QCG 8  /* activation rows per register group          */
+
+typedef struct {
+    __m512i w[QKB][8];      /* transposed tile                      */
+    __m512 dw[QKB];         /* the 16 rows' scales per block        */
+    int32_t corr[QNC][QKB]; /* -c * sum x per activation block      */
+    float dx[QNC][QKB];     /* activation block scales              */
+} qscratch;
+
+INLINE VNNI int32_t hsum8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x55));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Block b of rows [0, nr) (nr <= 16) of W -> 8 registers, lane r = row r;
+ * rows past nr are zero. */
+INLINE VNNI void qrepack(int Q4, const char *W, size_t ws, int nr, int64_t b, __m512i out[8], __m512 *dw, int pf) {
+    const size_t bs = Q4 ? sizeof(tk_block_q4_0) : sizeof(tk_block_q8_0);
+    uint16_t d[QT];
+    __m512i z[8];
+    for (int k = 0; k < 8; k++) {
+        __m256i h[2];
+        for (int half = 0; half < 2; half++) {
+            const int r = k + 8 * half;
+            if (r >= nr) {
+                h[half] = _mm256_setzero_si256();
+                d[r] = 0;
+                continue;
+            }
+            const char *p = W + (size_t)r * ws + (size_t)b * bs;
+            /* the next tile's rows: 16 streams of a few hundred bytes are
+             * too short for the hardware prefetcher */
+            if (pf) _mm_prefetch(p + QT * ws, _MM_HINT_T0);
+            memcpy(&d[r], p, 2);
+            if (Q4) {
+                const __m128i q = _mm_loadu_si128((const __m128i *)(p + 2));
+                const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0f));
+                const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
+                h[half] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+            } else {
+                h[half] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), _mm256_set1_epi8((char)0x80));
+            }
+        }
+        z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(h[0]), h[1], 1);
+    }
+    /* 8 x 8 dword transpose in each 256-bit half (rows k | rows k + 8) */
+    __m512i t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
+        t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);     /* dwords 0 | 4 of rows k..k+3 */
+        u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]); /* 1 | 5 */
+        u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]); /* 2 | 6 */
+        u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]); /* 3 | 7 */
+    }
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int j = 0; j < 4; j++) {
+        out[j] = _mm512_permutex2var_epi64(u[j], lo, u[j + 4]);
+        out[j + 4] = _mm512_permutex2var_epi64(u[j], hi, u[j + 4]);
+    }
+    *dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)d));
+}
+
+INLINE VNNI __m512i bcast32(const char *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* C activation rows (x: the first, xs apart; terms at column c0 of s)
+ * against the tile in s, blocks [0, kb) of the chunk starting at block
+ * b0; sums continue from dst unless first. */
+INLINE VNNI void qgroup(int Q4, int C, const qscratch *s, int kb, int first, const char *x, size_t xs, int c0,
+                        int64_t b0, float *dst, int64_t ds, __mmask16 m) {
+    __m512 sum[QCG];
+    UNROLL8 for (int c = 0; c < C; c++) sum[c] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, dst + (size_t)c * ds);
+    for (int i = 0; i < kb; i++) {
+        const __m512i w0 = s->w[i][0], w1 = s->w[i][1], w2 = s->w[i][2], w3 = s->w[i][3];
+        const __m512i w4 = s->w[i][4], w5 = s->w[i][5], w6 = s->w[i][6], w7 = s->w[i][7];
+        const __m512 dwv = s->dw[i];
+        UNROLL8 for (int c = 0; c < C; c++) {
+            const char *xb = x + (size_t)c * xs + (size_t)(b0 + i) * sizeof(tk_block_q8_0) + 2;
+            __m512i acc = _mm512_set1_epi32(s->corr[c0 + c][i]);
+            acc = _mm512_dpbusd_epi32(acc, w0, bcast32(xb));
+            acc = _mm512_dpbusd_epi32(acc, w1, bcast32(xb + 4));
+            acc = _mm512_dpbusd_epi32(acc, w2, bcast32(xb + 8));
+            acc = _mm512_dpbusd_epi32(acc, w3, bcast32(xb + 12));
+            acc = _mm512_dpbusd_epi32(acc, w4, bcast32(xb + 16));
+            acc = _mm512_dpbusd_epi32(acc, w5, bcast32(xb + 20));
+            acc = _mm512_dpbusd_epi32(acc, w6, bcast32(xb + 24));
+            acc = _mm512_dpbusd_epi32(acc, w7, bcast32(xb + 28));
+            const __m512 f = _mm512_cvtepi32_ps(acc), dxv = _mm512_set1_ps(s->dx[c0 + c][i]);
+            const __m512 t = Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwv), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwv, dxv));
+            sum[c] = _mm512_add_ps(sum[c], t);
+        }
+    }
+    UNROLL8 for (int c = 0; c < C; c++) _mm512_mask_storeu_ps(dst + (size_t)c * ds, m, sum[c]);
+}
+
+#define QGROUP_CASE(Cn) \
+    case Cn: qgroup(Q4, Cn, s, kb, first, x, xs, c0, b0, dst, ds, m); break;
+
+INLINE VNNI void qgroup_any(int Q4, int C, const qscratch *s, int kb, int first, const char *x, size_t xs, int c0,
+                            int64_t b0, float *dst, int64_t ds, __mmask16 m) {
+    switch (C) {
+        QGROUP_CASE(1) QGROUP_CASE(2) QGROUP_CASE(3) QGROUP_CASE(4)
+        QGROUP_CASE(5) QGROUP_CASE(6) QGROUP_CASE(7) QGROUP_CASE(8)
+    default: break;
+    }
+}
+
+INLINE VNNI void quant_gemm(int Q4, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
+                            float *dst, int64_t ds, int64_t nrows) {
+    const int64_t nb = cols / 32;
+    const char cc = Q4 ? 8 : (char)0x80;
+    qscratch s;
+    for (int p0 = 0; p0 < n; p0 += QNC) {
+        const int nc = n - p0 < QNC ? n - p0 : QNC;
+        const char *xp = xq + (size_t)p0 * xs;
+        float *dp = dst + (size_t)p0 * ds;
+        for (int64_t b0 = 0; b0 < nb; b0 += QKB) {
+            const int kb = nb - b0 < QKB ? (int)(nb - b0) : QKB;
+            for (int c = 0; c < nc; c++)
+                for (int i = 0; i < kb; i++) {
+                    const tk_block_q8_0 *xb = (const tk_block_q8_0 *)(xp + (size_t)c * xs) + b0 + i;
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)xb->qs);
+                    s.corr[c][i] = -hsum8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(cc), v));
+                    s.dx[c][i] = tk_f16_to_f32(xb->d);
+                }
+            for (int64_t r = 0; r < nrows; r += QT) {
+                const int nr = nrows - r < QT ? (int)(nrows - r) : QT;
+                const __mmask16 m = (__mmask16)((1u << nr) - 1);
+                const char *wr = W + (size_t)r * ws;
+                const int pf = r + 2 * QT <= nrows;
+                for (int i = 0; i < kb; i++) qrepack(Q4, wr, ws, nr, b0 + i, s.w[i], &s.dw[i], pf);
+                for (int g = 0; g < nc; g += QCG) {
+                    const int C = nc - g < QCG ? nc - g : QCG;
+                    qgroup_any(Q4, C, &s, kb, b0 == 0, xp + (size_t)g * xs, xs, g, b0, dp + (size_t)g * ds + r, ds, m);
+                }
+            }
+        }
+    }
+}
+
+VNNI void tk_gemm_q8_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                                  float *dst, int64_t dst_stride, int64_t nrows) {
+    quant_gemm(0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
+VNNI void tk_gemm_q4_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                                  float *dst, int64_t dst_stride, int64_t nrows) {
+    quant_gemm(1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
+/* ---- F32, F16, BF16 with FMA -------------------------------------------------- */
+
+enum { F32, F16, BF16 };
+#define FR 4 /* weight rows per tile      */
+#define FC 6 /* activation rows per tile  */
+
+/* 16 elements of a float row of kind k at element i (masked: lanes off m
+ * are 0, their memory untouched). */
+INLINE AVX512 __m512 fload(int k, const char *p, int64_t i, __mmask16 m, int full) {
+    if (k == F32) return full ? _mm512_loadu_ps((const float *)p + i) : _mm512_maskz_loadu_ps(m, (const float *)p + i);
+    const __m256i h = full ? _mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i))
+                           : _mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i);
+    if (k == F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* [sum a, sum b, sum c, sum d] */
+INLINE AVX512 __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)); /* a02 b02 a13 b13 */
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    const __m512 s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, 0x44), _mm512_shuffle_ps(ab, cd, 0xee)); /* a b c d per lane */
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* pf: the next row tile, fetched into L1 while this one computes (NULL:
+ * none) */
+INLINE AVX512 void ftile(int k, int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs,
+                         float *dst, int64_t ds, const char *pf) {
+    const int es = k == F32 ? 4 : 2;
+    __m512 acc[FR][FC];
+    UNROLL8 for (int r = 0; r < R; r++)
+        UNROLL8 for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= cols; i += 16) {
+        if (pf)
+            UNROLL8 for (int r = 0; r < FR; r++) _mm_prefetch(pf + (size_t)r * ws + (size_t)i * es, _MM_HINT_T0);
+        __m512 wv[FR];
+        UNROLL8 for (int r = 0; r < R; r++) wv[r] = fload(k, w + (size_t)r * ws, i, 0xffff, 1);
+        UNROLL8 for (int c = 0; c < C; c++) {
+            const __m512 xv = fload(k, x + (size_t)c * xs, i, 0xffff, 1);
+            UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
+        }
+    }
+    if (i < cols) {
+        const __mmask16 m = (__mmask16)((1u << (cols - i)) - 1);
+        __m512 wv[FR];
+        UNROLL8 for (int r = 0; r < R; r++) wv[r] = fload(k, w + (size_t)r * ws, i, m, 0);
+        UNROLL8 for (int c = 0; c < C; c++) {
+            const __m512 xv = fload(k, x + (size_t)c * xs, i, m, 0);
+            UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
+        }
+    }
+    UNROLL8 for (int c = 0; c < C; c++) {
+        if (R == 4) _mm_storeu_ps(dst + (size_t)c * ds, reduce4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+        else
+            UNROLL8 for (int r = 0; r < R; r++) dst[(size_t)c * ds + r] = _mm512_reduce_add_ps(acc[r][c]);
+    }
+}
+
+/* BF16 x BF16 with vdpbf16ps: 32 elements (16 pairs) per instruction. */
+INLINE BF16X __m512bh bpairs(const char *p, int64_t i, __mmask32 m) {
+    return (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)p + i);
+}
+
+INLINE BF16X void btile(int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs, float *dst,
+                        int64_t ds, const char *pf) {
+    __m512 acc[FR][FC];
+    UNROLL8 for (int r = 0; r < R; r++)
+        UNROLL8 for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < cols; i += 32) {
+        const int64_t left = cols - i;
+        const __mmask32 m = left >= 32 ? 0xffffffffu : (__mmask32)((1u << left) - 1);
+        if (pf)
+            UNROLL8 for (int r = 0; r < FR; r++) {
+                _mm_prefetch(pf + (size_t)r * ws + (size_t)i * 2, _MM_HINT_T0);
+                _mm_prefetch(pf + (size_t)r * ws + (size_t)i * 2 + 63, _MM_HINT_T0);
+            }
+        __m512bh wv[FR];
+        UNROLL8 for (int r = 0; r < R; r++) wv[r] = bpairs(w + (size_t)r * ws, i, m);
+        UNROLL8 for (int c = 0; c < C; c++) {
+            const __m512bh xv = bpairs(x + (size_t)c * xs, i, m);
+            UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
+        }
+    }
+    UNROLL8 for (int c = 0; c < C; c++) {
+        if (R == 4) _mm_storeu_ps(dst + (size_t)c * ds, reduce4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
+        else
+            UNROLL8 for (int r = 0; r < R; r++) dst[(size_t)c * ds + r] = _mm512_reduce_add_ps(acc[r][c]);
+    }
+}
+
+/* k < 0: BF16 with vdpbf16ps */
+#define FCASE(R, Cn) \
+    case Cn: ftile(k, R, Cn, cols, w, ws, x, xs, dst, ds, pf); break;
+#define FTILES(R) \
+    switch (C) { FCASE(R, 1) FCASE(R, 2) FCASE(R, 3) FCASE(R, 4) FCASE(R, 5) FCASE(R, 6) default: break; }
+
+INLINE AVX512 void ftile_any(int k, int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs,
+                             float *dst, int64_t ds, const char *pf) {
+    if (R == FR) FTILES(FR) else FTILES(1)
+}
+
+#define BCASE(R, Cn) \
+    case Cn: btile(R, Cn, cols, w, ws, x, xs, dst, ds, pf); break;
+#define BTILES(R) \
+    switch (C) { BCASE(R, 1) BCASE(R, 2) BCASE(R, 3) BCASE(R, 4) BCASE(R, 5) BCASE(R, 6) default: break; }
+
+INLINE BF16X void btile_any(int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs, float *dst,
+                            int64_t ds, const char *pf) {
+    if (R == FR) BTILES(FR) else BTILES(1)
+}
+
+/* Row tiles outer (a tile's weights stay in L1 while every activation row
+ * passes), activation tiles inner. */
+#define FLOAT_GEMM(name, attr, call)                                                                         \
+    attr void name(const void *W, size_t ws, int64_t cols, const void *xq, size_t xs, int n, float *dst,     \
+                   int64_t ds, int64_t nrows) {                                                              \
+        int64_t r = 0;                                                                                       \
+        for (; r < nrows;) {                                                                                 \
+            const int R = nrows - r >= FR ? FR : 1;                                                          \
+            const char *w = (const char *)W + (size_t)r * ws;                                                \
+            for (int c0 = 0; c0 < n; c0 += FC) {                                                             \
+                const int C = n - c0 < FC ? n - c0 : FC;                                                     \
+                const char *x = (const char *)xq + (size_t)c0 * xs;                                          \
+                float *d = dst + (size_t)c0 * ds + r;                                                        \
+                const char *pf = c0 == 0 && r + 2 * FR <= nrows ? w + FR * ws : NULL;                        \
+                call;                                                                                        \
+            }                                                                                                \
+            r += R;                                                                                          \
+        }                                                                                                    \
+    }
+
+FLOAT_GEMM(tk_gemm_f32_avx512, AVX512, ftile_any(F32, R, C, cols, w, ws, x, xs, d, ds, pf))
+FLOAT_GEMM(tk_gemm_f16_avx512, AVX512, ftile_any(F16, R, C, cols, w, ws, x, xs, d, ds, pf))
+FLOAT_GEMM(tk_gemm_bf16_avx512, AVX512, ftile_any(BF16, R, C, cols, w, ws, x, xs, d, ds, pf))
+FLOAT_GEMM(tk_gemm_bf16_avx512bf16, BF16X, btile_any(R, C, cols, w, ws, x, xs, d, ds, pf))
+
+#else
+typedef int tk_gemm_avx512_empty; /* ISO C wants a translation unit to declare something */
+#endif
