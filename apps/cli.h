@@ -13,6 +13,7 @@ typedef struct cli_opts {
     const char *trace_path;
     int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set, clock, json;
     int tick_index; /* clock --tick N (-1: none) */
+    int vocab_only; /* load only the vocabulary (tokenize) */
     tk_sampler_params sp;
 } cli_opts;
 

@@ -61,6 +61,7 @@ int cmd_tokenize(int argc, char **argv) {
     size_t len;
     char *text = cli_prompt(&o, &len);
     if (!text) return 1;
+    o.vocab_only = 1; /* vocab-only GGUF files and any architecture tokenize */
     tk_model *m = cli_load(&o);
     if (!m) { free(text); return 1; }
     tk_error e = {0};

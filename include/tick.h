@@ -43,6 +43,9 @@ typedef struct tk_load_opts {
      * "avx512bf16". An unknown name fails with TK_EINVAL, one this CPU
      * cannot run with TK_EUNSUPPORTED. */
     const char *isa;
+    /* Only the vocabulary (for tokenizing): any architecture, vocab-only
+     * GGUF files too; no weights are bound and no session can be made. */
+    int vocab_only;
 } tk_load_opts;
 
 /* Load a GGUF file (v2/v3) or a llama2.c checkpoint (legacy v0 or "ak42" v1).

@@ -103,6 +103,19 @@ static void test_tokenize_inspect(void) {
     free(out);
 }
 
+/* tokenize takes vocab-only GGUF files of any tokenizer tick knows */
+static void test_tokenize_vocab_only(void) {
+    const char *v = t_shared("models/vocab/ggml-vocab-gpt-2.gguf", "cedc56ca6e2e89f63e781696d1fd76b4b1d49e6720dee86463e915f6e90016ac");
+    if (!v) T_SKIP("ggml-vocab-gpt-2.gguf absent");
+    int st;
+    char *err, *out = run("tokenize -m ../shared/models/vocab/ggml-vocab-gpt-2.gguf -p 'Hello world'", &st, &err);
+    T_CHECK(st == 0 && out && strcmp(out, "15496 995\n") == 0, "gpt-2 ids: %s %s", S(out), S(err));
+    free(out), free(err);
+    out = run("run -m ../shared/models/vocab/ggml-vocab-gpt-2.gguf -p hi", &st, &err);
+    T_CHECK(st == 1 && err && one_line(err) && strstr(err, "gpt2"), "run on a vocab-only file: %d %s", st, S(err));
+    free(out), free(err);
+}
+
 static void test_seeded_sampling(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int s1, s2, s3;
@@ -194,6 +207,7 @@ int main(void) {
     T_RUN(test_run_matches_llama2c);
     T_RUN(test_run_matches_llamacpp);
     T_RUN(test_tokenize_inspect);
+    T_RUN(test_tokenize_vocab_only);
     T_RUN(test_seeded_sampling);
     T_RUN(test_context_full);
     T_RUN(test_bad_flags);

@@ -52,7 +52,7 @@ static void copy_str(char *dst, size_t cap, const char *s, uint64_t n) {
         if ((unsigned char)dst[i] < 0x20) dst[i] = '?';
 }
 
-static int load_gguf(tk_model *m, const char *path, tk_error *e) {
+static int load_gguf(tk_model *m, const char *path, int vocab_only, tk_error *e) {
     int rc = tk_gguf_open(&m->gguf, path, e);
     if (rc) return rc;
     tk_gguf *g = m->gguf;
@@ -61,6 +61,11 @@ static int load_gguf(tk_model *m, const char *path, tk_error *e) {
     uint64_t n;
     if ((rc = tk_gguf_get_str(g, "general.architecture", &s, &n, e))) return rc;
     copy_str(m->arch, sizeof m->arch, s, n);
+    if (vocab_only) {
+        if (tk_gguf_find(g, "general.name") >= 0 && tk_gguf_get_str(g, "general.name", &s, &n, NULL) == TK_OK)
+            copy_str(m->name, sizeof m->name, s, n);
+        return tk_vocab_from_gguf(&m->vocab, g, e);
+    }
     if (strcmp(m->arch, "llama") != 0)
         return tk_err(e, TK_EUNSUPPORTED, "architecture '%s' is not supported (supported: llama)", m->arch);
     if (tk_gguf_find(g, "general.name") >= 0 && tk_gguf_get_str(g, "general.name", &s, &n, NULL) == TK_OK)
@@ -287,7 +292,7 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
         goto fail;
     }
     if (got == 4 && !memcmp(magic, "GGUF", 4)) {
-        rc = load_gguf(m, path, e);
+        rc = load_gguf(m, path, o && o->vocab_only, e);
         if (rc && e && strncmp(e->msg, path, strlen(path)) != 0) tk_err_prefix(e, path);
     } else {
         rc = tk_map_open(&m->map, path, e);
@@ -301,7 +306,9 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
         if (rc && e && strncmp(e->msg, path, strlen(path)) != 0 && !strstr(e->msg, "tokenizer")) tk_err_prefix(e, path);
     }
     if (rc) goto fail;
-    if ((rc = bind_all(m, e))) {
+    m->vocab_only = o && o->vocab_only;
+    if (m->vocab_only) m->info.n_vocab = tk_vocab_n(m->vocab);
+    else if ((rc = bind_all(m, e))) {
         tk_err_prefix(e, path);
         goto fail;
     }

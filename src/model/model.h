@@ -45,6 +45,7 @@ struct tk_model {
     tk_l2c l2c;          /* llama2.c tensors   */
     int rope_pow;        /* angles by powf (llama2.c) vs ggml's recurrence */
     int bos_is_eog;      /* llama2.c stories end at BOS                    */
+    int vocab_only;      /* loaded for tokenizing only: no weights bound   */
     int isa;             /* tk_isa: the kernel tables every op uses         */
     tk_vocab *vocab;
     int n_tensors;

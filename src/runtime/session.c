@@ -24,6 +24,10 @@ struct tk_session {
 
 tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
     const tk_model_info *I = tk_model_info_of(m);
+    if (m->vocab_only) {
+        tk_err(e, TK_EINVAL, "%s was loaded for its vocabulary only: no session can run it", I->name);
+        return NULL;
+    }
     int n_ctx = o ? o->n_ctx : 0;
     if (n_ctx < 0) {
         tk_err(e, TK_EINVAL, "context size %d is negative", n_ctx);
