@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_heap.h"
+
 #include "base/status.h"
 
 #define KEY_MERGES "tokenizer.ggml.merges"
@@ -340,10 +342,7 @@ typedef struct {
     uint32_t off, n; /* encoded text: enc[off .. off+n); n == 0 once merged away */
 } sym;
 
-typedef struct {
-    int32_t rank, left, right;
-    uint32_t size;
-} bigram;
+typedef tk_merge bigram;
 
 typedef struct {
     const tk_vocab *v;
@@ -352,8 +351,7 @@ typedef struct {
     char *enc;       /* the encoded word                                     */
     sym *sy;
     size_t cap_word; /* enc holds 2 * cap_word bytes, sy cap_word symbols   */
-    bigram *heap;
-    size_t nheap, capheap;
+    tk_merge_heap heap;
     int32_t *ids;
     int cap;
     int64_t n_out;
@@ -365,43 +363,8 @@ static void emit(session *S, int32_t id) {
     S->n_out++;
 }
 
-static int better(const bigram *a, const bigram *b) {
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static void heap_push(session *S, bigram g) {
-    if (S->nheap == S->capheap) {
-        size_t nc = S->capheap ? S->capheap * 2 : 256;
-        bigram *h = realloc(S->heap, nc * sizeof *h);
-        if (!h) {
-            S->fail = 1;
-            return;
-        }
-        S->heap = h, S->capheap = nc;
-    }
-    size_t i = S->nheap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!better(&g, &S->heap[p])) break;
-        S->heap[i] = S->heap[p];
-        i = p;
-    }
-    S->heap[i] = g;
-}
-
-static bigram heap_pop(session *S) {
-    bigram top = S->heap[0], last = S->heap[--S->nheap];
-    size_t i = 0, n = S->nheap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && better(&S->heap[c + 1], &S->heap[c])) c++;
-        if (!better(&S->heap[c], &last)) break;
-        S->heap[i] = S->heap[c];
-        i = c;
-    }
-    if (n) S->heap[i] = last;
-    return top;
+static void heap_push(session *S, bigram b) {
+    if (tk_merge_heap_push(&S->heap, b)) S->fail = 1;
 }
 
 static void try_add_bigram(session *S, int32_t left, int32_t right) {
@@ -409,7 +372,7 @@ static void try_add_bigram(session *S, int32_t left, int32_t right) {
     const sym *l = &S->sy[left], *r = &S->sy[right];
     int32_t rank = merge_rank(S->b, S->enc + l->off, l->n, S->enc + r->off, r->n);
     if (rank < 0) return;
-    bigram g = {rank, left, right, l->n + r->n};
+    bigram g = {-(double)rank, left, right, l->n + r->n}; /* lowest rank first */
     heap_push(S, g);
 }
 
@@ -460,10 +423,10 @@ static void bpe_word(session *S, const char *w, size_t n) {
         return;
     }
 
-    S->nheap = 0;
+    S->heap.n = 0;
     for (size_t i = 1; i < n; i++) try_add_bigram(S, (int32_t)i - 1, (int32_t)i);
-    while (S->nheap && !S->fail) {
-        bigram g = heap_pop(S);
+    while (S->heap.n && !S->fail) {
+        bigram g = tk_merge_heap_pop(&S->heap);
         sym *l = &S->sy[g.left], *r = &S->sy[g.right];
         /* stale: a side was merged away, or grew (l's next is r as long as r
          * has text, so the sizes add up only if neither changed) */
@@ -589,6 +552,6 @@ fail:
     rc = -INT_MAX;
 done:
     pcre2_match_data_free(S.md);
-    free(clean), free(S.enc), free(S.sy), free(S.heap), free(L.a);
+    free(clean), free(S.enc), free(S.sy), free(S.heap.a), free(L.a);
     return rc;
 }

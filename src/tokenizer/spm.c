@@ -38,23 +38,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_heap.h"
+
 typedef struct {
     int32_t prev, next; /* neighbours in the list, -1 at the ends         */
     uint32_t off, n;    /* text: buf[off .. off+n); n == 0 once merged away */
 } sym;
 
-typedef struct {
-    float score;
-    int32_t left, right;
-    uint32_t size; /* n(left) + n(right) when queued                       */
-} bigram;
+typedef tk_merge bigram;
 
 typedef struct {
     const tk_vocab *v;
     char *buf;       /* normalized fragment                                 */
     sym *sy;
-    bigram *heap;
-    size_t nheap, capheap;
+    tk_merge_heap heap;
     int32_t *ids;
     int cap;
     int64_t n_out;   /* tokens produced so far (may exceed cap)             */
@@ -66,45 +63,10 @@ static void emit(session *S, int32_t id) {
     S->n_out++;
 }
 
-/* ---- the heap: best = highest score, then lowest left index ------------- */
-
-static int better(const bigram *a, const bigram *b) {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
+/* ---- the heap (merge_heap.c): best = highest score, then lowest left index */
 
 static void heap_push(session *S, bigram b) {
-    if (S->nheap == S->capheap) {
-        size_t nc = S->capheap ? S->capheap * 2 : 256;
-        bigram *h = realloc(S->heap, nc * sizeof *h);
-        if (!h) {
-            S->oom = 1;
-            return;
-        }
-        S->heap = h, S->capheap = nc;
-    }
-    size_t i = S->nheap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!better(&b, &S->heap[p])) break;
-        S->heap[i] = S->heap[p];
-        i = p;
-    }
-    S->heap[i] = b;
-}
-
-static bigram heap_pop(session *S) {
-    bigram top = S->heap[0], last = S->heap[--S->nheap];
-    size_t i = 0, n = S->nheap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && better(&S->heap[c + 1], &S->heap[c])) c++;
-        if (!better(&S->heap[c], &last)) break;
-        S->heap[i] = S->heap[c];
-        i = c;
-    }
-    if (n) S->heap[i] = last;
-    return top;
+    if (tk_merge_heap_push(&S->heap, b)) S->oom = 1;
 }
 
 /* Queue the pair (left, right) if its concatenated text is a token. */
@@ -131,10 +93,10 @@ static const unsigned char UTF8_LEN[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2
 /* Steps 4 and 5 on the symbols [a, b), linked among themselves. */
 static void merge_segment(session *S, int32_t a, int32_t b) {
     /* 4. greedy merging, best-scoring pair first */
-    S->nheap = 0;
+    S->heap.n = 0;
     for (int32_t i = a + 1; i < b; i++) try_add_bigram(S, i - 1, i);
-    while (S->nheap && !S->oom) {
-        bigram bg = heap_pop(S);
+    while (S->heap.n && !S->oom) {
+        bigram bg = tk_merge_heap_pop(&S->heap);
         sym *l = &S->sy[bg.left], *r = &S->sy[bg.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size) continue; /* stale */
         l->n += r->n;
@@ -235,7 +197,7 @@ static int spm_tokenize(const tk_vocab *v, const char *text, size_t len, int add
 oom:
     rc = -INT_MAX;
 done:
-    free(S.buf), free(S.sy), free(S.heap), free(L.a);
+    free(S.buf), free(S.sy), free(S.heap.a), free(L.a);
     return rc;
 }
 
