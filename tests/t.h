@@ -56,4 +56,12 @@ const char *t_tmpdir(void);
 /* Run a shell command, capture stdout+stderr (malloc'd) and exit status. */
 char *t_run_cmd(const char *cmd, int *status);
 
+/* The tick binary under test: $TICK, else ./tick. */
+const char *t_tick(void);
+/* Run `tick ARGS`: stdout returned (malloc'd), stderr in *err (malloc'd,
+ * when err is non-NULL), exit status in *status. */
+char *t_tick_run(const char *args, int *status, char **err);
+/* 1 if s is exactly one line ending in a newline (a one-line error). */
+int t_one_line(const char *s);
+
 #endif

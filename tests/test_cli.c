@@ -13,26 +13,6 @@
 
 #define S(x) ((x) ? (x) : "(null)")
 
-static const char *tick(void) {
-    const char *t = getenv("TICK");
-    return t ? t : "./tick";
-}
-
-/* Run `tick ARGS`, stdout only (stderr to a file); returns malloc'd stdout. */
-static char *run(const char *args, int *status, char **err) {
-    char cmd[4096], errf[512];
-    snprintf(errf, sizeof errf, "%s/stderr.txt", t_tmpdir());
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", tick(), args, errf);
-    char *out = t_run_cmd(cmd, status);
-    if (err) *err = t_read(errf, NULL);
-    return out;
-}
-
-static int one_line(const char *s) {
-    size_t n = strlen(s);
-    return n > 0 && s[n - 1] == '\n' && memchr(s, '\n', n - 1) == NULL;
-}
-
 static void test_run_matches_llama2c(void) {
     const char *j = t_shared("golden/stories260K.llama2c.json", "13060e7cd2c9e6c7a7588de4d264061ed3aeb49c9c3e8068096e51ba812de51b");
     if (!j || !t_shared("models/stories260K.bin", NULL) || !t_shared("models/tok512.bin", NULL)) T_SKIP("fixtures absent");
@@ -47,10 +27,10 @@ static void test_run_matches_llama2c(void) {
         char args[1024];
         snprintf(args, sizeof args, "run -m " BIN " -z " TOK " -p '%s' -n %d --temp 0", prompt, steps - np + 1);
         int st;
-        char *err, *out = run(args, &st, &err);
+        char *err, *out = t_tick_run(args, &st, &err);
         T_CHECK(st == 0, "exit %d: %s", st, S(err));
         T_CHECK(out && strcmp(out, want) == 0, "text differs from llama2.c's:\n--- got\n%s\n--- want\n%s", out, want);
-        T_CHECK(err && strstr(err, "prompt:") && strstr(err, "tok/s") && one_line(err), "summary line: %s", S(err));
+        T_CHECK(err && strstr(err, "prompt:") && strstr(err, "tok/s") && t_one_line(err), "summary line: %s", S(err));
         free(out), free(err);
     }
     cJSON_Delete(root);
@@ -76,7 +56,7 @@ static void test_run_matches_llamacpp(void) {
     char args[256];
     snprintf(args, sizeof args, "run -m " GGUF " -p 'Once upon a time' -n %d --temp 0", n);
     int st;
-    char *out = run(args, &st, NULL);
+    char *out = t_tick_run(args, &st, NULL);
     T_CHECK(st == 0 && out && strcmp(out, want) == 0, "text differs from llama.cpp's:\n--- got\n%s\n--- want\n%s", out, want);
     free(out);
     cJSON_Delete(root);
@@ -86,19 +66,19 @@ static void test_run_matches_llamacpp(void) {
 static void test_tokenize_inspect(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
-    char *out = run("tokenize -m " GGUF " -p 'Once upon a time'", &st, NULL);
+    char *out = t_tick_run("tokenize -m " GGUF " -p 'Once upon a time'", &st, NULL);
     T_CHECK(st == 0 && out && strcmp(out, "1 403 407 261 378\n") == 0, "tokenize: %s", S(out));
     free(out);
-    out = run("tokenize -m " GGUF " -p 'Once upon a time' --no-bos --pieces", &st, NULL);
+    out = t_tick_run("tokenize -m " GGUF " -p 'Once upon a time' --no-bos --pieces", &st, NULL);
     T_CHECK(st == 0 && out && strstr(out, "403 '\xe2\x96\x81Once'") && !strstr(out, "'<s>'"), "pieces: %s", S(out));
     free(out);
-    out = run("inspect " GGUF, &st, NULL);
+    out = t_tick_run("inspect " GGUF, &st, NULL);
     T_CHECK(st == 0 && out && strstr(out, "n_embd 64") && strstr(out, "n_layer 5") &&
             strstr(out, "token_embd.weight") && strstr(out, "blk.4.ffn_down.weight") && strstr(out, "tokenizer.ggml.tokens"),
             "inspect: %s", S(out));
     free(out);
     if (!t_shared("models/stories260K.bin", NULL)) return;
-    out = run("inspect " BIN " -z " TOK, &st, NULL);
+    out = t_tick_run("inspect " BIN " -z " TOK, &st, NULL);
     T_CHECK(st == 0 && out && strstr(out, "llama2.c v0") && strstr(out, "n_head_kv 4"), "inspect .bin: %s", S(out));
     free(out);
 }
@@ -108,20 +88,20 @@ static void test_tokenize_vocab_only(void) {
     const char *v = t_shared("models/vocab/ggml-vocab-gpt-2.gguf", "cedc56ca6e2e89f63e781696d1fd76b4b1d49e6720dee86463e915f6e90016ac");
     if (!v) T_SKIP("ggml-vocab-gpt-2.gguf absent");
     int st;
-    char *err, *out = run("tokenize -m ../shared/models/vocab/ggml-vocab-gpt-2.gguf -p 'Hello world'", &st, &err);
+    char *err, *out = t_tick_run("tokenize -m ../shared/models/vocab/ggml-vocab-gpt-2.gguf -p 'Hello world'", &st, &err);
     T_CHECK(st == 0 && out && strcmp(out, "15496 995\n") == 0, "gpt-2 ids: %s %s", S(out), S(err));
     free(out), free(err);
-    out = run("run -m ../shared/models/vocab/ggml-vocab-gpt-2.gguf -p hi", &st, &err);
-    T_CHECK(st == 1 && err && one_line(err) && strstr(err, "gpt2"), "run on a vocab-only file: %d %s", st, S(err));
+    out = t_tick_run("run -m ../shared/models/vocab/ggml-vocab-gpt-2.gguf -p hi", &st, &err);
+    T_CHECK(st == 1 && err && t_one_line(err) && strstr(err, "gpt2"), "run on a vocab-only file: %d %s", st, S(err));
     free(out), free(err);
 }
 
 static void test_seeded_sampling(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int s1, s2, s3;
-    char *a = run("run -m " GGUF " -p 'Once' -n 40 -s 42 --temp 1", &s1, NULL);
-    char *b = run("run -m " GGUF " -p 'Once' -n 40 -s 42 --temp 1", &s2, NULL);
-    char *c = run("run -m " GGUF " -p 'Once' -n 40 -s 43 --temp 1", &s3, NULL);
+    char *a = t_tick_run("run -m " GGUF " -p 'Once' -n 40 -s 42 --temp 1", &s1, NULL);
+    char *b = t_tick_run("run -m " GGUF " -p 'Once' -n 40 -s 42 --temp 1", &s2, NULL);
+    char *c = t_tick_run("run -m " GGUF " -p 'Once' -n 40 -s 43 --temp 1", &s3, NULL);
     T_CHECK(s1 == 0 && s2 == 0 && s3 == 0 && a && b && c, "runs succeed");
     T_CHECK(a && b && strcmp(a, b) == 0, "same seed, same text");
     T_CHECK(a && c && strcmp(a, c) != 0, "another seed, other text");
@@ -131,13 +111,13 @@ static void test_seeded_sampling(void) {
 static void test_context_full(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
-    char *err, *out = run("run -m " GGUF " -p 'Once upon a time' -c 16 -n 100 --temp 0", &st, &err);
+    char *err, *out = t_tick_run("run -m " GGUF " -p 'Once upon a time' -c 16 -n 100 --temp 0", &st, &err);
     T_CHECK(st == 0, "context full is a normal stop (exit %d)", st);
     T_CHECK(err && strstr(err, "context is full"), "says so: %s", S(err));
     T_CHECK(err && strstr(err, "generated: 12 tokens"), "5 prompt + 11 decoded fill 16; the 12th is sampled from the last: %s", S(err));
     free(out), free(err);
-    out = run("run -m " GGUF " -p 'Once upon a time there was a little girl named Lily' -c 4", &st, &err);
-    T_CHECK(st != 0 && err && one_line(err) && strstr(err, "context"), "prompt longer than context: %d %s", st, S(err));
+    out = t_tick_run("run -m " GGUF " -p 'Once upon a time there was a little girl named Lily' -c 4", &st, &err);
+    T_CHECK(st != 0 && err && t_one_line(err) && strstr(err, "context"), "prompt longer than context: %d %s", st, S(err));
     free(out), free(err);
 }
 
@@ -168,8 +148,8 @@ static void test_bad_flags(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int st;
-        char *err, *out = run(cases[i].args, &st, &err);
-        T_CHECK(st == cases[i].code && err && one_line(err) && strstr(err, cases[i].word),
+        char *err, *out = t_tick_run(cases[i].args, &st, &err);
+        T_CHECK(st == cases[i].code && err && t_one_line(err) && strstr(err, cases[i].word),
                 "`tick %s`: exit %d (want %d), stderr: %s", cases[i].args, st, cases[i].code, err ? err : "(none)");
         free(out), free(err);
     }
@@ -179,14 +159,14 @@ static void test_bad_flags(void) {
 static void test_clock_summary(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
-    char *err, *out = run("clock -m " GGUF " -p 'Once upon a time' -n 12 --temp 0 --tick 3", &st, &err);
+    char *err, *out = t_tick_run("clock -m " GGUF " -p 'Once upon a time' -n 12 --temp 0 --tick 3", &st, &err);
     T_CHECK(st == 0, "exit %d: %s", st, S(err));
     T_CHECK(out && strstr(out, "prefill") && strstr(out, "decode") && strstr(out, "ffn_matmul") && strstr(out, "per layer"),
             "summary has phases, kinds and layers: %s", S(out));
     /* tick 0 is the prompt's burst (positions 0..4), then one tick per token */
     T_CHECK(out && strstr(out, "tick 3: position 7") && strstr(out, "qkv_matmul"), "tick 3 in detail: %s", S(out));
     free(out), free(err);
-    out = run("clock -m " GGUF " -p 'Once' -n 4 --tick 99", &st, &err);
+    out = t_tick_run("clock -m " GGUF " -p 'Once' -n 4 --tick 99", &st, &err);
     T_CHECK(st == 0 && err && strstr(err, "--tick 99"), "a tick past the end is said: %s", S(err));
     free(out), free(err);
 }
@@ -198,8 +178,8 @@ static void test_invalid_utf8_prompt(void) {
     t_write(path, "Once \xff\xfe upon", 11);
     snprintf(args, sizeof args, "run -m " GGUF " -f %s -n 4", path);
     int st;
-    char *err, *out = run(args, &st, &err);
-    T_CHECK(st == 1 && err && one_line(err) && strstr(err, "UTF-8"), "invalid UTF-8: %d %s", st, S(err));
+    char *err, *out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 1 && err && t_one_line(err) && strstr(err, "UTF-8"), "invalid UTF-8: %d %s", st, S(err));
     free(out), free(err);
 }
 

@@ -31,11 +31,6 @@
 #define S260 "models/stories260K.gguf"
 #define S260_SHA "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"
 
-static const char *tick(void) {
-    const char *t = getenv("TICK");
-    return t ? t : "./tick";
-}
-
 static char *tmp(const char *name) {
     static char p[8][1024];
     static int slot;
@@ -50,9 +45,9 @@ static int exists(const char *path) {
 }
 
 /* Run `tick ARGS`; stdout+stderr (malloc'd) and the exit status. */
-static char *run(const char *args, int *status) {
+static char *run_merged(const char *args, int *status) {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tick(), args);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", t_tick(), args);
     return t_run_cmd(cmd, status);
 }
 
@@ -166,7 +161,7 @@ static void test_quantize_cli(void) {
     const char *out = tmp("cli-q4.gguf");
     snprintf(args, sizeof args, "quantize %s %s Q4_0 -t 2", in, out);
     int st;
-    char *o = run(args, &st);
+    char *o = run_merged(args, &st);
     T_CHECK(st == 0, "exit %d: %s", st, o);
     T_CHECK(o && strstr(o, "token_embd.weight") && strstr(o, "F32   -> Q4_0") && strstr(o, "total: 39 tensors (30 converted to Q4_0)"),
             "output: %s", o ? o : "(none)");
@@ -565,7 +560,7 @@ static void test_synth_every_type(void) {
         snprintf(args, sizeof args, "synth --embd 64 --layers 2 --heads 4 --kv-heads 2 --ffn 96 --ctx 64 --vocab %s --type %s -o %s --seed %d",
                  vocab, types[i], out, i);
         int st;
-        char *o = run(args, &st);
+        char *o = run_merged(args, &st);
         T_CHECK(st == 0 && o && strstr(o, "wrote") && strstr(o, "vocab 512") && n_lines(o) == 1, "%s: exit %d: %s", types[i], st, o);
         free(o);
         tk_error e = {0};
@@ -602,7 +597,7 @@ static void test_synth_every_type(void) {
             tk_model_free(m);
         }
         snprintf(args, sizeof args, "run -m %s -p hi -n 4 --temp 0", out);
-        o = run(args, &st);
+        o = run_merged(args, &st);
         T_CHECK(st == 0 && o && strstr(o, "generated: 4 tokens"), "%s: run: exit %d: %s", types[i], st, o);
         free(o);
         remove(out);
@@ -714,7 +709,7 @@ static void test_cli_errors(void) {
         if (at) snprintf(args, sizeof args, "%.*s%s%s", (int)(at - C[i].args), C[i].args, out, at + 3);
         else snprintf(args, sizeof args, "%s", C[i].args);
         int st;
-        char *o = run(args, &st);
+        char *o = run_merged(args, &st);
         T_CHECK(st == C[i].status, "tick %s: exit %d, want %d (%s)", C[i].args, st, C[i].status, o);
         T_CHECK(o && strstr(o, C[i].word) && n_lines(o) == 1, "tick %s: want one line with '%s', got: %s", C[i].args, C[i].word, o);
         T_CHECK(!exists(out), "tick %s left a file", C[i].args);

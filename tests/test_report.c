@@ -18,27 +18,7 @@
 #define PROMPT_TICKS 1
 #define CHROMIUM "/usr/bin/chromium"
 
-static const char *tick(void) {
-    const char *t = getenv("TICK");
-    return t ? t : "./tick";
-}
-
-/* Run `tick ARGS`, stdout returned (malloc'd), stderr in *err. */
-static char *run(const char *args, int *status, char **err) {
-    char cmd[4096], errf[512];
-    snprintf(errf, sizeof errf, "%s/stderr.txt", t_tmpdir());
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", tick(), args, errf);
-    char *out = t_run_cmd(cmd, status);
-    if (err) *err = t_read(errf, NULL);
-    return out;
-}
-
 static const char *S(const char *s) { return s ? s : "(none)"; }
-
-static int one_line(const char *s) {
-    size_t n = strlen(s);
-    return n > 0 && s[n - 1] == '\n' && memchr(s, '\n', n - 1) == NULL;
-}
 
 static double num_of(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItem(o, k);
@@ -84,7 +64,7 @@ static void check_trace(int threads) {
     snprintf(path, sizeof path, "%s/trace-%d.json", t_tmpdir(), threads);
     snprintf(args, sizeof args, "run -m " GGUF " -p '" PROMPT "' -n 16 --temp 0 -t %d --clock --trace %s", threads, path);
     int st;
-    char *err, *out = run(args, &st, &err);
+    char *err, *out = t_tick_run(args, &st, &err);
     T_CHECK(st == 0, "-t %d: exit %d: %s", threads, st, S(err));
     int n_gen = generated(err), n_ticks = PROMPT_TICKS + n_gen;
     T_CHECK(n_gen == 16, "-t %d: 16 tokens generated: %s", threads, S(err));
@@ -176,7 +156,7 @@ static void test_trace(void) {
 static void test_clock_json(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
-    char *err, *out = run("clock -m " GGUF " -p '" PROMPT "' -n 20 --temp 0 --json", &st, &err);
+    char *err, *out = t_tick_run("clock -m " GGUF " -p '" PROMPT "' -n 20 --temp 0 --json", &st, &err);
     T_CHECK(st == 0, "exit %d: %s", st, S(err));
     int n_gen = generated(err);
     T_CHECK(n_gen == 20, "20 generated: %s", S(err));
@@ -239,7 +219,7 @@ static void test_report(void) {
     snprintf(html, sizeof html, "%s/report.html", t_tmpdir());
     snprintf(args, sizeof args, "report -m " GGUF " -p '" PROMPT "' -n 48 --temp 0 -o %s", html);
     int st;
-    char *err, *out = run(args, &st, &err);
+    char *err, *out = t_tick_run(args, &st, &err);
     T_CHECK(st == 0, "exit %d: %s", st, S(err));
     free(out), free(err);
     size_t len = 0;
@@ -284,7 +264,7 @@ static int is_id(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch 
 static void test_graph_mermaid(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
-    char *err, *out = run("graph -m " GGUF " --format mermaid", &st, &err);
+    char *err, *out = t_tick_run("graph -m " GGUF " --format mermaid", &st, &err);
     T_CHECK(st == 0 && out, "exit %d: %s", st, S(err));
     if (!out) { free(err); return; }
     T_CHECK(!strncmp(out, "graph TD\n", 9), "starts with graph TD: %.40s", out);
@@ -338,7 +318,7 @@ static void test_graph_mermaid(void) {
 static void test_graph_dot(void) {
     if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
     int st;
-    char *err, *out = run("graph -m " GGUF " --format dot", &st, &err);
+    char *err, *out = t_tick_run("graph -m " GGUF " --format dot", &st, &err);
     T_CHECK(st == 0 && out && !strncmp(out, "digraph ", 8) && strstr(out, "blk.0.ffn_down") && strstr(out, "fold"), "dot: exit %d: %.60s", st,
             out ? out : "");
     char dotf[512], svg[512], cmd[2048];
@@ -373,8 +353,8 @@ static void test_bad_flags(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int st;
-        char *err, *out = run(cases[i].args, &st, &err);
-        T_CHECK(st == cases[i].code && err && one_line(err) && strstr(err, cases[i].word) && out && !*out,
+        char *err, *out = t_tick_run(cases[i].args, &st, &err);
+        T_CHECK(st == cases[i].code && err && t_one_line(err) && strstr(err, cases[i].word) && out && !*out,
                 "`tick %s`: exit %d (want %d), stderr: %s", cases[i].args, st, cases[i].code, S(err));
         free(out), free(err);
     }

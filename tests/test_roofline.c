@@ -12,11 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *tick(void) {
-    const char *t = getenv("TICK");
-    return t ? t : "./tick";
-}
-
 static void test_calibrate(void) {
     tk_cycle_info a, b;
     T_CHECK(tk_cycles_calibrate(&a) == TK_OK, "calibrate failed");
@@ -333,11 +328,11 @@ static void test_get_uses_cache(void) {
 }
 
 static void test_cli_json(void) {
-    if (access(tick(), X_OK)) T_SKIP("%s is not built", tick());
+    if (access(t_tick(), X_OK)) T_SKIP("%s is not built", t_tick());
     char cmd[1024], dir[512], cache[600];
     snprintf(dir, sizeof dir, "%s/cli-cache", t_tmpdir());
     snprintf(cache, sizeof cache, "%s/tick/roofline.json", dir);
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s %s roofline --json --seconds 0.5 2>/dev/null", dir, tick());
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s %s roofline --json --seconds 0.5 2>/dev/null", dir, t_tick());
     int st;
     char *out = t_run_cmd(cmd, &st);
     T_CHECK(st == 0, "exit %d: %s", st, out);
@@ -364,13 +359,13 @@ static void test_cli_json(void) {
     free(file);
 
     /* no flags: the cache is used, no measuring */
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s %s roofline", dir, tick());
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s %s roofline", dir, t_tick());
     char *tab = t_run_cmd(cmd, &st);
     T_CHECK(st == 0 && tab && strstr(tab, "cached in") && strstr(tab, "read GB/s") && strstr(tab, "peak") &&
                 strstr(tab, r.cpu) && strstr(tab, r.cycle_source),
             "table: %s", tab);
     free(tab);
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s %s roofline --json 2>/dev/null", dir, tick());
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s %s roofline --json 2>/dev/null", dir, t_tick());
     char *again = t_run_cmd(cmd, &st);
     T_CHECK(st == 0 && again && !strcmp(again, out), "cached --json differs:\n%s\n---\n%s", again, out);
     free(again);
@@ -378,12 +373,12 @@ static void test_cli_json(void) {
 }
 
 static void test_cli_bad_flags(void) {
-    if (access(tick(), X_OK)) T_SKIP("%s is not built", tick());
+    if (access(t_tick(), X_OK)) T_SKIP("%s is not built", t_tick());
     const char *bad[] = {"--bogus", "--threads 0", "--threads 33", "--threads x", "--threads", "--seconds abc",
                          "--seconds 0", "--seconds 1e9", "--seconds nan", "extra"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char cmd[512];
-        snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s/never %s roofline %s", t_tmpdir(), tick(), bad[i]);
+        snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s/never %s roofline %s", t_tmpdir(), t_tick(), bad[i]);
         int st;
         char *out = t_run_cmd(cmd, &st);
         size_t len = out ? strlen(out) : 0;

@@ -166,3 +166,22 @@ char *t_run_cmd(const char *cmd, int *status) {
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     return b;
 }
+
+const char *t_tick(void) {
+    const char *t = getenv("TICK");
+    return t ? t : "./tick";
+}
+
+char *t_tick_run(const char *args, int *status, char **err) {
+    char cmd[4096], errf[512];
+    snprintf(errf, sizeof errf, "%s/stderr.txt", t_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", t_tick(), args, errf);
+    char *out = t_run_cmd(cmd, status);
+    if (err) *err = t_read(errf, NULL);
+    return out;
+}
+
+int t_one_line(const char *s) {
+    size_t n = strlen(s);
+    return n > 0 && s[n - 1] == '\n' && memchr(s, '\n', n - 1) == NULL;
+}
