@@ -113,6 +113,14 @@ static void op_quant(const tk_op *op, const tk_op_args *a) {
 static void op_matmul(const tk_op *op, const tk_op_args *a) {
     int64_t r0, r1, rows = op->w->rows;
     int n = op->last_only ? 1 : a->n;
+    if (op->w->packed) { /* whole groups of 16 rows per thread */
+        tk_split(rows / 16, a->ith, a->nth, &r0, &r1);
+        if (n == 1) tk_matvec_packed(op->w->type, M(op)->isa, op->w->packed, op->w->cols, op->xq, op->dst, r0 * 16, r1 * 16);
+        else
+            tk_matmul_packed(op->w->type, M(op)->isa, op->w->packed, op->w->cols, op->xq, ST(op)->xq_stride, n, op->dst,
+                             rows, r0 * 16, r1 * 16);
+        return;
+    }
     if (n == 1) {
         tk_split(rows, a->ith, a->nth, &r0, &r1);
         tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
