@@ -104,6 +104,7 @@ int cmd_inspect(int argc, char **argv) {
     cli_opts o;
     int rc = cli_parse(argc, argv, 2, F_MODEL, "inspect", &o);
     if (rc) return rc;
+    o.no_repack = 1; /* nothing runs: the file's layout is all it shows */
     tk_model *m = cli_load(&o);
     if (!m) return 1;
     const tk_model_info *I = tk_model_info_of(m);
