@@ -22,7 +22,7 @@ static const char *USAGE =
     "  clock     the flags of run, plus [--json] [--tick N]: where the time of every tick\n"
     "            went, per stage, op kind and layer, against the machine's limits;\n"
     "            --tick N: tick N in detail (tick 0: the prompt, run as one burst)\n"
-    "  bench     -m MODEL [-p N] [-n N] [-t N[,N...]] [-r REPS] [--json] [--clock]\n"
+    "  bench     -m MODEL [-p N] [-n N] [-t N[,N...]] [-r REPS] [--seqs S[,S...]] [--json] [--clock]\n"
     "            prompt processing (ppN) and generation (tgN) tok/s, median and range\n"
     "            of REPS runs (default -p 128 -n 64 -r 5) at each thread count,\n"
     "            GB/s against the read bandwidth\n"
