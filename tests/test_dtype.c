@@ -740,15 +740,16 @@ static void test_golden_dequant(void) {
     if (total == 0 && t_cur_fail_ == 0) T_SKIP("tiny256 GGUF fixtures absent under ../shared/models/golden-tiny256");
 }
 
-/* Q4_K and Q6_K are in the fixture but have no kernels yet (a later
- * issue): skipped explicitly; this test turns itself on once they exist. */
+/* Q4_K and Q6_K (dtype_k.c): every value bit-exact, as for the others. */
 static void test_golden_dequant_kquants(void) {
     const tk_dtype_traits *a = tk_dtype_get(TK_Q4_K), *b = tk_dtype_get(TK_Q6_K);
-    if (!a || !a->to_float || !b || !b->to_float) T_SKIP("Q4_K/Q6_K dequantization not implemented yet (later issue)");
+    T_CHECK(a && a->to_float && b && b->to_float, "Q4_K/Q6_K have no to_float");
     cJSON *j = load_dequant_json();
     if (!j) T_SKIP("fixture ../shared/" DEQUANT_JSON " absent or its SHA-256 differs");
     cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "tensors");
-    int c = check_dequant_type(types, "q4_k") + check_dequant_type(types, "q6_k");
+    int c4 = check_dequant_type(types, "q4_k"), c6 = check_dequant_type(types, "q6_k"), c = c4 + c6;
+    if (c4) printf("  dequant q4_k: %d tensors match\n", c4);
+    if (c6) printf("  dequant q6_k: %d tensors match\n", c6);
     cJSON_Delete(j);
     if (c == 0 && t_cur_fail_ == 0) T_SKIP("tiny256 K-quant fixtures absent");
 }
@@ -760,9 +761,9 @@ static void test_golden_quantize(void) {
     tk_gguf *src = open_tiny256("f32");
     if (!src) T_SKIP("fixture ../shared/models/golden-tiny256/tiny256-f32.gguf absent or its SHA-256 differs");
     static const struct { const char *key; int type; } tg[] = {
-        {"f16", TK_F16}, {"bf16", TK_BF16}, {"q8_0", TK_Q8_0}, {"q4_0", TK_Q4_0}};
+        {"f16", TK_F16}, {"bf16", TK_BF16}, {"q8_0", TK_Q8_0}, {"q4_0", TK_Q4_0}, {"q4_k", TK_Q4_K}, {"q6_k", TK_Q6_K}};
     int files = 0;
-    for (int k = 0; k < 4; k++) {
+    for (size_t k = 0; k < sizeof tg / sizeof tg[0]; k++) {
         tk_gguf *dst = open_tiny256(tg[k].key);
         if (!dst) continue;
         files++;

@@ -16,6 +16,10 @@ static const tk_dtype_traits table[TK_DTYPE_COUNT] = {
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float, TK_BF16, tk_bf16_vec_dot, NULL},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float, TK_Q8_0, tk_q8_0_vec_dot, NULL},
     [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, tk_q4_0_vec_dot, NULL},
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, tk_q4_K_vec_dot, NULL},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, tk_q6_K_vec_dot, NULL},
+    /* Q8_K: activations only (no weight kernel meets it as weights). */
+    [TK_Q8_K] = {"Q8_K", 256, 292, tk_q8_K_to_float, tk_q8_K_from_float, 0, 0, 0},
     /* Known by size only. */
     [TK_Q4_1] = {"Q4_1", 32, 20, 0, 0, 0, 0, 0},
     [TK_Q5_0] = {"Q5_0", 32, 22, 0, 0, 0, 0, 0},
@@ -23,10 +27,7 @@ static const tk_dtype_traits table[TK_DTYPE_COUNT] = {
     [TK_Q8_1] = {"Q8_1", 32, 36, 0, 0, 0, 0, 0},
     [TK_Q2_K] = {"Q2_K", 256, 84, 0, 0, 0, 0, 0},
     [TK_Q3_K] = {"Q3_K", 256, 110, 0, 0, 0, 0, 0},
-    [TK_Q4_K] = {"Q4_K", 256, 144, 0, 0, 0, 0, 0},
     [TK_Q5_K] = {"Q5_K", 256, 176, 0, 0, 0, 0, 0},
-    [TK_Q6_K] = {"Q6_K", 256, 210, 0, 0, 0, 0, 0},
-    [TK_Q8_K] = {"Q8_K", 256, 292, 0, 0, 0, 0, 0},
     [TK_I8]   = {"I8", 1, 1, 0, 0, 0, 0, 0},
     [TK_I16]  = {"I16", 1, 2, 0, 0, 0, 0, 0},
     [TK_I32]  = {"I32", 1, 4, 0, 0, 0, 0, 0},

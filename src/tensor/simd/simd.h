@@ -27,6 +27,14 @@ float tk_q8_0_vec_dot(int64_t n, const void *w, const void *x);
 void tk_q4_0_to_float(const void *src, float *dst, int64_t n);
 void tk_q4_0_from_float(const float *src, void *dst, int64_t n);
 float tk_q4_0_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q4_K_to_float(const void *src, float *dst, int64_t n);
+void tk_q4_K_from_float(const float *src, void *dst, int64_t n);
+float tk_q4_K_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q6_K_to_float(const void *src, float *dst, int64_t n);
+void tk_q6_K_from_float(const float *src, void *dst, int64_t n);
+float tk_q6_K_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q8_K_to_float(const void *src, float *dst, int64_t n);
+void tk_q8_K_from_float(const float *src, void *dst, int64_t n);
 
 #if defined(__x86_64__)
 #define TK_SIMD_DECL(type, isa)                                                             \
