@@ -51,6 +51,9 @@ TK_SIMD_DECL(q4_0, avx2)
 void tk_f16_from_float_avx2(const float *src, void *dst, int64_t n);
 void tk_bf16_from_float_avx2(const float *src, void *dst, int64_t n);
 void tk_q8_0_from_float_avx2(const float *src, void *dst, int64_t n);
+/* simd/avx2_k.c: K-quants */
+TK_SIMD_DECL(q4_K, avx2)
+TK_SIMD_DECL(q6_K, avx2)
 
 /* simd/avx512.c: AVX-512 F/BW/VL; VNNI; BF16 */
 TK_SIMD_DECL(f32, avx512)
