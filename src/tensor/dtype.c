@@ -64,6 +64,8 @@ static const tk_dtype_traits table_avx512[TK_DTYPE_COUNT] = {
     [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float_avx512, TK_F16, ROWS(f16, avx512)},
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_avx512, TK_BF16, ROWS(bf16, avx512)},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_avx512, TK_Q8_0, ROWS(q8_0, avx2)},
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, ROWS(q4_K, avx512)},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, ROWS(q6_K, avx512)},
 };
 
 static const tk_dtype_traits table_avx512vnni[TK_DTYPE_COUNT] = {

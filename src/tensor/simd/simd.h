@@ -65,6 +65,9 @@ void tk_q8_0_from_float_avx512(const float *src, void *dst, int64_t n);
 TK_SIMD_DECL(q8_0, avx512vnni)
 TK_SIMD_DECL(q4_0, avx512vnni)
 TK_SIMD_DECL(bf16, avx512bf16)
+/* simd/avx512_k.c: K-quants (AVX-512 F/BW/VL) */
+TK_SIMD_DECL(q4_K, avx512)
+TK_SIMD_DECL(q6_K, avx512)
 #undef TK_SIMD_DECL
 #endif
 
