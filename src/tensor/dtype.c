@@ -95,6 +95,8 @@ TK_NEON_DECL(q8_0, neon)
 TK_NEON_DECL(q4_0, neon)
 TK_NEON_DECL(q8_0, neondot)
 TK_NEON_DECL(q4_0, neondot)
+TK_NEON_DECL(q4_K, neon) /* simd/neon_k.c */
+TK_NEON_DECL(q6_K, neon)
 #undef TK_NEON_DECL
 void tk_f16_from_float_neon(const float *src, void *dst, int64_t n);
 void tk_bf16_from_float_neon(const float *src, void *dst, int64_t n);
@@ -108,6 +110,10 @@ static const tk_dtype_traits table_neon[TK_DTYPE_COUNT] = {
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_neon, TK_BF16, ROWS(bf16, neon)},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_neon, TK_Q8_0, ROWS(q8_0, neon)},
     [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, neon)},
+    /* K-quants: neon-dotprod has nothing better (SDOT mixes the lanes the
+     * reference keeps apart), so it falls back to these */
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, ROWS(q4_K, neon)},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, ROWS(q6_K, neon)},
 };
 
 static const tk_dtype_traits table_neondot[TK_DTYPE_COUNT] = {
