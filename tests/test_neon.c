@@ -60,6 +60,12 @@ static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0, TK_Q4_K, 
 static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0 || type == TK_Q4_K || type == TK_Q6_K; }
 /* n fits the type's blocks (K-quants: 256; the lists mix both) */
 static int fits(int type, int64_t n) { return n % tk_dtype_get(type)->block == 0; }
+/* Where an activation row starts in its buffer: misaligned for 32 bytes,
+ * aligned for its elements (Q8_K: its float scale, 4 bytes). */
+static size_t x_offset(int type) {
+    int xt = tk_dtype_get(type)->vec_dot_type;
+    return xt == TK_Q8_K ? 4 : xt == TK_F32 ? 12 : 6;
+}
 
 /* The ARM levels this CPU runs; 0 of them off aarch64. */
 static int arm_levels(int *lv) {
@@ -245,7 +251,7 @@ static void check_dot(uint64_t *st, int type, int isa, gen_kind g, int64_t n, do
     const tk_dtype_traits *s = tk_dtype_get(type), *v = tk_dtype_get_isa(type, isa);
     size_t wb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
     size_t align = type == TK_F32 ? 4 : 2;
-    buf w = buf_new(wb, align), x = buf_new(xb, 3 * align);
+    buf w = buf_new(wb, align), x = buf_new(xb, x_offset(type));
     gen_rows(st, type, g, w.p, x.p, n);
     float ref = s->vec_dot(n, w.p, x.p), got = v->vec_dot(n, w.p, x.p);
     if (g != GEN_NORMAL || is_quant(type)) {
@@ -303,7 +309,7 @@ static void test_vec_dot_rows(void) {
                 size_t rb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
                 for (int pad = 0; pad <= 4; pad += 4) {
                     size_t stride = rb + (size_t)pad, align = type == TK_F32 ? 4 : 2;
-                    buf w = buf_new(stride * 9, align), x = buf_new(xb, 3 * align);
+                    buf w = buf_new(stride * 9, align), x = buf_new(xb, x_offset(type));
                     float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
                     for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal(&st);
                     encode(s->vec_dot_type, xf, x.p, n);

@@ -9,9 +9,10 @@
  *    sum is exact (small integers). (The kernels that sum in double, as the
  *    reference, give its bits in practice: the worst error printed is 0;
  *    AVX-512's F32 / F16 sum in float: ~1e-7.)
- *  - vec_dot of Q8_0 / Q4_0: bit-identical to the reference always (exact
- *    int32 block sums, the reference's scaling and order of additions), on
- *    random rows and on rows of unit scales with weights over all of int8
+ *  - vec_dot of Q8_0 / Q4_0 / Q4_K / Q6_K: bit-identical to the reference
+ *    always (exact int32 block sums, or for K-quants the reference's 8
+ *    per-lane sums; the reference's scaling and order of additions), on
+ *    random rows and on rows of unit scales with weights over all bytes
  *  - vec_dot_rows: each row bit-identical to vec_dot, for 1 ... 47 rows
  *    (the 16-row quantized kernels, their partial last group), and for
  *    Q8_0 / Q4_0 to the scalar reference
@@ -67,6 +68,12 @@ static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0, TK_Q4_K, 
 static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0 || type == TK_Q4_K || type == TK_Q6_K; }
 /* n fits the type's blocks (K-quants: 256; the lists mix both) */
 static int fits(int type, int64_t n) { return n % tk_dtype_get(type)->block == 0; }
+/* Where an activation row starts in its buffer: misaligned for 32 bytes,
+ * aligned for its elements (Q8_K: its float scale, 4 bytes). */
+static size_t x_offset(int type) {
+    int xt = tk_dtype_get(type)->vec_dot_type;
+    return xt == TK_Q8_K ? 4 : xt == TK_F32 ? 12 : 6;
+}
 
 /* Levels this CPU runs, above scalar. */
 /* A row of `type` (n elements) from floats: through the scalar reference
@@ -217,7 +224,7 @@ static void check_dot(int type, int isa, gen_kind g, int64_t n, double *worst) {
     const tk_dtype_traits *s = tk_dtype_get(type), *v = tk_dtype_get_isa(type, isa);
     size_t wb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
     size_t align = type == TK_F32 ? 4 : 2;
-    buf w = buf_new(wb, align), x = buf_new(xb, 3 * align);
+    buf w = buf_new(wb, align), x = buf_new(xb, x_offset(type));
     gen_rows(type, g, w.p, x.p, n);
     float ref = s->vec_dot(n, w.p, x.p), got = v->vec_dot(n, w.p, x.p);
     int exact = g != GEN_NORMAL || is_quant(type);
@@ -274,7 +281,7 @@ static void test_vec_dot_rows(void) {
                 for (int pad = 0; pad <= 4; pad += 4) {
                     size_t stride = rb + (size_t)pad;
                     size_t align = type == TK_F32 ? 4 : 2; /* elements stay aligned, blocks not */
-                    buf w = buf_new(stride * 9, align), x = buf_new(xb, 3 * align);
+                    buf w = buf_new(stride * 9, align), x = buf_new(xb, x_offset(type));
                     float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
                     for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal();
                     encode(s->vec_dot_type, xf, x.p, n);
@@ -317,7 +324,7 @@ static void test_vec_dot_rows_many(void) {
                 size_t rb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
                 size_t stride = rb + (k & 1 ? 4 : 0);
                 size_t align = type == TK_F32 ? 4 : 2;
-                buf w = buf_new(stride * MAXROWS, align), x = buf_new(xb, 3 * align);
+                buf w = buf_new(stride * MAXROWS, align), x = buf_new(xb, x_offset(type));
                 float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
                 for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal();
                 encode(s->vec_dot_type, xf, x.p, n);

@@ -430,6 +430,9 @@ float tk_q6_K_vec_dot(int64_t n, const void *w, const void *xv) {
  *
  *   x = d * qs,  bsums[j] = qs[16j] + ... + qs[16j + 15]
  *
+ * Never in files (activations only); rows must be 4-byte aligned for the
+ * float (the engine's activation buffers are 64-byte aligned).
+ *
  * Quantize: max = the element of largest magnitude (the first if tied),
  * iscale = -127 / max, qs = min(127, nearest_int(iscale * x)), d = 1 /
  * iscale; an all-zero block is d = 0, qs = 0. qs is in [-127, 127] for
