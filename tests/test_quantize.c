@@ -117,6 +117,8 @@ static void test_quantize_matches_llamacpp(void) {
         {"bf16", "8ed47d604982c124facff31282303b8b5de4234e5dc8f3cb9675c64cc2ab91b7"},
         {"q8_0", "41253032aa6542a14ad8efa9f48fe546a0eead839b5f7fbb1cdb213a8459ac77"},
         {"q4_0", "407070089cbf4844703f8198858b244a9e81f60cdbc8fd9d65b0afc744532be2"},
+        {"q4_k", "04ffc324410a12a08314ff2983b8777d6d1213d0f65cae4bc6c1d2d0869cc99b"},
+        {"q6_k", "4edfae5acf50c335f48a32b42760d3fc4e6dc815e78d8a0daa4cc3554dc3c0ac"},
     };
     char in[1024];
     const char *p = t_shared(TINY "tiny256-f32.gguf", F32_SHA);
@@ -283,18 +285,20 @@ static void test_quantize_rules_and_round_trip(void) {
 
 static void test_quantize_errors(void) {
     tk_error e = {0};
-    tk_quantize_opts o = {.type = TK_Q4_K};
-    T_CHECK(tk_quantize_file("x", "y", &o, NULL, &e) == TK_EINVAL && strstr(e.msg, "Q4_K"), "Q4_K target: %s", e.msg);
+    tk_quantize_opts o = {.type = TK_Q5_K};
+    T_CHECK(tk_quantize_file("x", "y", &o, NULL, &e) == TK_EINVAL && strstr(e.msg, "Q5_K"), "Q5_K target: %s", e.msg);
     o.type = TK_Q8_0;
     const char *out = tmp("never.gguf");
     T_CHECK(tk_quantize_file(tmp("absent.gguf"), out, &o, NULL, &e) == TK_EIO && strstr(e.msg, "absent.gguf"),
             "absent input: %s", e.msg);
     T_CHECK(!exists(out), "an output was written for an absent input");
     T_CHECK(tk_quantize_type_from_name("Q8_0") == TK_Q8_0 && tk_quantize_type_from_name("bf16") == TK_BF16 &&
-                tk_quantize_type_from_name("q4_k") == -1 && tk_quantize_type_from_name("i8") == -1,
+                tk_quantize_type_from_name("q4_k") == TK_Q4_K && tk_quantize_type_from_name("Q6_K") == TK_Q6_K &&
+                tk_quantize_type_from_name("q5_k") == -1 && tk_quantize_type_from_name("q8_k") == -1 &&
+                tk_quantize_type_from_name("i8") == -1,
             "type names");
     T_CHECK(tk_ftype_of(TK_F32) == 0 && tk_ftype_of(TK_F16) == 1 && tk_ftype_of(TK_Q4_0) == 2 && tk_ftype_of(TK_Q8_0) == 7 &&
-                tk_ftype_of(TK_BF16) == 32,
+                tk_ftype_of(TK_BF16) == 32 && tk_ftype_of(TK_Q4_K) == 15 && tk_ftype_of(TK_Q6_K) == 18,
             "LLAMA_FTYPE values");
 }
 
@@ -745,7 +749,7 @@ static void test_cli_errors(void) {
         {"synth --embd 64 --layers 1 --heads 3 --ffn 64 --ctx 8 -o OUT", "not a multiple of the head count", 2},
         {"synth stories15m -o OUT --vocab /nonexistent/v.gguf", "/nonexistent/v.gguf", 1},
         {"quantize", "usage", 2},
-        {"quantize a.gguf OUT q4_k", "unknown type 'q4_k'", 2},
+        {"quantize a.gguf OUT q5_k", "unknown type 'q5_k'", 2},
         {"quantize /nonexistent/in.gguf OUT q8_0", "/nonexistent/in.gguf", 1},
         {"quantize a b c d", "unexpected argument", 2},
     };
