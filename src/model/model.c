@@ -5,6 +5,7 @@
 #include "model.h"
 #include "../base/status.h"
 #include "../tensor/dtype.h"
+#include "../formats/hf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +53,27 @@ static void copy_str(char *dst, size_t cap, const char *s, uint64_t n) {
         if ((unsigned char)dst[i] < 0x20) dst[i] = '?';
 }
 
+static int load_gguf_meta(tk_model *m, int vocab_only, tk_error *e);
+
 static int load_gguf(tk_model *m, const char *path, int vocab_only, tk_error *e) {
     int rc = tk_gguf_open(&m->gguf, path, e);
     if (rc) return rc;
+    snprintf(m->format, sizeof m->format, "gguf v%u", tk_gguf_version(m->gguf));
+    return load_gguf_meta(m, vocab_only, e);
+}
+
+/* A Hugging Face folder: its GGUF image (formats/hf.h), then the GGUF path. */
+static int load_hf(tk_model *m, const char *path, int vocab_only, tk_error *e) {
+    int rc = tk_hf_image(path, vocab_only, &m->hf_image, &m->hf_size, e);
+    if (rc == TK_OK) rc = tk_gguf_parse(&m->gguf, m->hf_image, m->hf_size, e);
+    if (rc) return rc;
+    snprintf(m->format, sizeof m->format, "hf safetensors");
+    return load_gguf_meta(m, vocab_only, e);
+}
+
+static int load_gguf_meta(tk_model *m, int vocab_only, tk_error *e) {
+    int rc;
     tk_gguf *g = m->gguf;
-    snprintf(m->format, sizeof m->format, "gguf v%u", tk_gguf_version(g));
     const char *s;
     uint64_t n;
     if ((rc = tk_gguf_get_str(g, "general.architecture", &s, &n, e))) return rc;
@@ -291,7 +308,10 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
         if (rc == TK_OK) rc = tk_err(e, TK_EIO, "%s: cannot open", path);
         goto fail;
     }
-    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
+    if (tk_hf_is_folder(path)) {
+        rc = load_hf(m, path, o && o->vocab_only, e);
+        if (rc && e && strncmp(e->msg, path, strlen(path)) != 0) tk_err_prefix(e, path);
+    } else if (got == 4 && !memcmp(magic, "GGUF", 4)) {
         rc = load_gguf(m, path, o && o->vocab_only, e);
         if (rc && e && strncmp(e->msg, path, strlen(path)) != 0) tk_err_prefix(e, path);
     } else {
@@ -334,6 +354,7 @@ void tk_model_free(tk_model *m) {
     free(m->tensors);
     tk_l2c_free(&m->l2c);
     tk_gguf_free(m->gguf);
+    tk_hf_image_free(m->hf_image, m->hf_size);
     tk_map_close(&m->map);
     free(m);
 }
