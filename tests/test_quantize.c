@@ -672,7 +672,9 @@ static void test_synth_shapes(void) {
     T_CHECK(tk_synth_shape_named("llama3-8b", &s, &e) == TK_OK && s.n_vocab == 128256 && s.rope_base == 500000.0f &&
                 s.n_head_kv == 8 && s.n_ctx == 8192,
             "llama3-8b");
-    T_CHECK(tk_synth_shape_named("qwen2-0.5b", &s, &e) == TK_EUNSUPPORTED && strstr(e.msg, "architecture qwen2 is not supported yet"),
+    T_CHECK(tk_synth_shape_named("qwen2-0.5b", &s, &e) == TK_OK && !strcmp(s.arch, "qwen2") && s.n_embd == 896 &&
+                s.n_layer == 24 && s.n_head == 14 && s.n_head_kv == 2 && s.n_ff == 4864 && s.n_vocab == 151936 &&
+                s.rope_base == 1e6f && s.tied,
             "qwen2: %s", e.msg);
     T_CHECK(tk_synth_shape_named("gpt5", &s, &e) == TK_EINVAL && strstr(e.msg, "tinyllama-1.1b"), "unknown: %s", e.msg);
     tk_synth_shape_named("stories15m", &s, &e);
@@ -692,7 +694,7 @@ static void test_cli_errors(void) {
         {"synth gpt5 -o OUT", "unknown shape 'gpt5'", 2},
         {"synth stories15m -o OUT --type q5_1", "unknown type", 2},
         {"synth stories15m", "-o", 2},
-        {"synth qwen2-0.5b -o OUT", "architecture qwen2 is not supported yet", 1},
+        {"synth stories15m --arch gpt2 -o OUT", "expected llama or qwen2", 2},
         {"synth stories15m -o OUT --seed -3", "--seed", 2},
         {"synth stories15m -o OUT --frobnicate 1", "unknown flag", 2},
         {"synth --embd 64 -o OUT", "--layers is missing", 2},

@@ -615,6 +615,8 @@ int tk_hf_open(tk_hf **out, const char *path, int vocab_only, tk_error *e) {
     cJSON_Delete(cfg);
     if (rc) {
         tk_hf_free(h);
+        for (char *c = e ? e->msg : NULL; c && *c; c++) /* JSON strings in the message: one printable line */
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
         return rc;
     }
     *out = h;

@@ -175,6 +175,14 @@ static int check_names(tk_st *s, tk_error *e) {
     return rc;
 }
 
+/* Names and dtypes come from the file: keep the message one printable line. */
+static int one_line(tk_error *e, int rc) {
+    if (e && rc)
+        for (char *c = e->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    return rc;
+}
+
 int tk_st_parse(tk_st **out, const void *data, size_t size, tk_error *e) {
     *out = NULL;
     tk_st *s = calloc(1, sizeof *s);
@@ -183,7 +191,7 @@ int tk_st_parse(tk_st **out, const void *data, size_t size, tk_error *e) {
     if (rc == TK_OK) rc = check_names(s, e);
     if (rc) {
         tk_st_free(s);
-        return rc;
+        return one_line(e, rc);
     }
     *out = s;
     return TK_OK;
@@ -210,7 +218,7 @@ int tk_st_open(tk_st **out, const char *path, tk_error *e) {
     if (rc == TK_OK && (rc = check_names(s, e))) tk_err_prefix(e, path);
     if (rc) {
         tk_st_free(s);
-        return rc;
+        return one_line(e, rc);
     }
     *out = s;
     return TK_OK;
@@ -300,7 +308,7 @@ int tk_st_open_dir(tk_st **out, const char *dir, tk_error *e) {
     if (rc == TK_OK && (rc = check_names(s, e))) tk_err_prefix(e, dir);
     if (rc) {
         tk_st_free(s);
-        return rc;
+        return one_line(e, rc);
     }
     *out = s;
     return TK_OK;

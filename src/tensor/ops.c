@@ -18,6 +18,24 @@ void tk_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
         for (int i = 0; i < n; i++) out[i] = x[i] * scale;
 }
 
+void tk_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += x[i];
+    float mean = (float)(sum / n);
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) {
+        float v = x[i] - mean;
+        ss += (double)(v * v);
+    }
+    float scale = 1.0f / sqrtf((float)(ss / n) + eps);
+    for (int i = 0; i < n; i++) {
+        float y = (x[i] - mean) * scale;
+        if (w) y *= w[i];
+        if (b) y += b[i];
+        out[i] = y;
+    }
+}
+
 /* cs[2i], cs[2i+1] = cos, sin of pos * base^(-2i/rope_dim).
  * use_pow: compute each angle with powf (llama2.c's run.c); otherwise by
  * repeated multiplication with base^(-2/rope_dim) (ggml's rope), so each
@@ -47,6 +65,19 @@ void tk_rope(float *x, int n_heads, int head_dim, int rope_dim, const float *cs)
     }
 }
 
+void tk_rope_neox(float *x, int n_heads, int head_dim, int rope_dim, const float *cs) {
+    int half = rope_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[i], x1 = v[i + half];
+            v[i] = x0 * c - x1 * s;
+            v[i + half] = x0 * s + x1 * c;
+        }
+    }
+}
+
 void tk_softmax(float *x, int n) {
     float max = x[0];
     for (int i = 1; i < n; i++)
@@ -64,6 +95,19 @@ void tk_swiglu(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) {
         float g = gate[i];
         gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void tk_gelu(float *x, int n) {
+    const float a = 0.044715f, c = 0.79788456080286535587989211986876f; /* sqrt(2/pi) */
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        if (v <= -10.0f) {
+            x[i] = 0.0f;
+        } else if (v < 10.0f) {
+            v = tk_f16_to_f32(tk_f32_to_f16(v));
+            x[i] = tk_f16_to_f32(tk_f32_to_f16(0.5f * v * (1.0f + tanhf(c * v * (1.0f + a * v * v)))));
+        }
     }
 }
 
