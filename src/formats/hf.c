@@ -257,7 +257,7 @@ static int map_name(const tk_hf *h, const char *name, char *out, size_t cap, int
     return 1;
 }
 
-/* Copy n bytes from possibly unaligned src. */
+/* n values of type (F32, F16, BF16) at src, possibly unaligned, to F32. */
 static void to_f32(const void *src, int type, float *dst, int64_t n) {
     if (type == TK_F32) {
         memcpy(dst, src, (size_t)n * 4);
