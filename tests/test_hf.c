@@ -42,6 +42,8 @@ static const char *hf_dir(void) {
     return dir;
 }
 
+static const char *make_folder(const char *name, const char *config, const char *tokenizer);
+
 /* ---- the safetensors header ------------------------------------------------- */
 
 static void test_header_facts(void) {
@@ -192,6 +194,65 @@ static void test_tokenizer_cases(void) {
     printf("  gpt-2 from tokenizer.json: %d/%d cases match\n", ok, cases);
     T_CHECK(cases == 46 && ok == cases, "%d/%d", ok, cases);
     tk_model_free(m), free(inp), free(out);
+}
+
+/* The pre-tokenizer name from tokenizer.json's regexes; merges in both
+ * forms. */
+static void test_pre_tokenizer_names(void) {
+    if (!hf_dir()) T_SKIP("../shared/" DIR_HF " missing or changed");
+    static const char *const LLAMA3 =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|"
+        "\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+";
+    static const char *const QWEN2 =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|"
+        "\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+";
+    static const char *const GPT2_HF = "'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+| ?[^\\\\s\\\\p{L}\\\\p{N}]+|\\\\s+(?!\\\\S)|\\\\s+";
+    char pre[4][1024];
+    snprintf(pre[0], sizeof pre[0],
+             "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":\"%s\"},\"behavior\":\"Isolated\","
+             "\"invert\":false},{\"type\":\"ByteLevel\",\"use_regex\":false}]}", LLAMA3);
+    snprintf(pre[1], sizeof pre[1],
+             "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":\"%s\"},\"behavior\":\"Isolated\","
+             "\"invert\":false},{\"type\":\"ByteLevel\",\"use_regex\":false}]}", QWEN2);
+    snprintf(pre[2], sizeof pre[2],
+             "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Digits\",\"individual_digits\":true},"
+             "{\"type\":\"ByteLevel\",\"add_prefix_space\":false}]}");
+    snprintf(pre[3], sizeof pre[3],
+             "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":\"%s\"},\"behavior\":\"Isolated\"},"
+             "{\"type\":\"ByteLevel\",\"use_regex\":false}]}", GPT2_HF);
+    static const char *const want[4] = {"llama-bpe", "qwen2", "starcoder", "gpt-2"};
+    const char *cfg = "{\"model_type\":\"gpt2\",\"n_layer\":1,\"n_embd\":2,\"n_head\":1,\"n_ctx\":8}";
+    for (int i = 0; i < 4; i++) {
+        char tok[2048], name[32];
+        snprintf(tok, sizeof tok,
+                 "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2,\"\\u0120\":3,\"\\u0120a\":4},"
+                 "\"merges\":[\"a b\",[\"\\u0120\",\"a\"]]},\"added_tokens\":[{\"id\":5,\"content\":\"<|end|>\",\"special\":true},"
+                 "{\"id\":6,\"content\":\"<tool>\",\"special\":false}],\"normalizer\":{\"type\":\"NFC\"},\"pre_tokenizer\":%s}", pre[i]);
+        snprintf(name, sizeof name, "pre%d", i);
+        const char *d = make_folder(name, cfg, tok);
+        void *img;
+        size_t size;
+        tk_gguf *g = NULL;
+        tk_error e = {0};
+        int rc = d ? tk_hf_image(d, 1, &img, &size, &e) : TK_EIO;
+        T_CHECK(rc == TK_OK, "%s: %s", want[i], e.msg);
+        if (rc) continue;
+        const char *s;
+        uint64_t n;
+        int et;
+        int64_t t5, t6;
+        T_CHECK(tk_gguf_parse(&g, img, size, &e) == TK_OK && tk_gguf_get_str(g, "tokenizer.ggml.pre", &s, &n, &e) == TK_OK &&
+                    n == strlen(want[i]) && !memcmp(s, want[i], n),
+                "pre: want %s, got %.*s", want[i], (int)n, s);
+        T_CHECK(g && tk_gguf_get_arr(g, "tokenizer.ggml.merges", &et, &n, &e) == TK_OK && n == 2 &&
+                    tk_gguf_arr_str(g, "tokenizer.ggml.merges", 1, &s, &n) == TK_OK && n == 4 && !memcmp(s, "\xc4\xa0 a", 4),
+                "merges");
+        T_CHECK(g && tk_gguf_arr_i64(g, "tokenizer.ggml.token_type", 5, &t5) == TK_OK && t5 == 3 &&
+                    tk_gguf_arr_i64(g, "tokenizer.ggml.token_type", 6, &t6) == TK_OK && t6 == 4,
+                "added token types");
+        tk_gguf_free(g);
+        tk_hf_image_free(img, size);
+    }
 }
 
 /* ---- tick convert ------------------------------------------------------------- */
@@ -808,6 +869,7 @@ int main(void) {
     T_RUN(test_header_facts);
     T_RUN(test_vocab_matches_gguf);
     T_RUN(test_tokenizer_cases);
+    T_RUN(test_pre_tokenizer_names);
     T_RUN(test_convert_roundtrip);
     T_RUN(test_bad_safetensors);
     T_RUN(test_bad_folders);

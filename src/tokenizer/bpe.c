@@ -102,9 +102,9 @@ static const pre_def PRE[] = {
     {"roberta-bpe", 0, {RE_GPT2}},
     {"mpt", 0, {RE_GPT2}},
     {"olmo", 0, {RE_GPT2}},
+    {"llama-bpe", PRE_LLAMA3, {RE_LLAMA3}}, /* first: the name llama.cpp's converter writes */
     {"llama3", PRE_LLAMA3, {RE_LLAMA3}},
     {"llama-v3", PRE_LLAMA3, {RE_LLAMA3}},
-    {"llama-bpe", PRE_LLAMA3, {RE_LLAMA3}},
     {"dbrx", 0, {RE_LLAMA3}},
     {"smaug-bpe", 0, {RE_LLAMA3}},
     {"qwen2", 0, {RE_QWEN2}},
