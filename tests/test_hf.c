@@ -30,6 +30,8 @@
 #define SHA_VOCAB "cedc56ca6e2e89f63e781696d1fd76b4b1d49e6720dee86463e915f6e90016ac"
 #define SHA_INP "ef7a25a263fba141f64a8a842ceb1c572cdb8e1313f592d974f7a06bbd3a4934"
 #define SHA_OUT "a2630e9cf29c0ddbd9fd79fe358dc83e80af779f886eeaa7627dbfdeec54bae6"
+#define SHA_LLAMA_SPM "16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69"
+#define SHA_SPM_OUT "ea602819af9f9af53a7af285a284ee810e70a4a14a5972e4c891ccd683488af5"
 
 /* The fixture folder (its files checked), or NULL after printing why. */
 static const char *hf_dir(void) {
@@ -252,6 +254,149 @@ static void test_pre_tokenizer_names(void) {
                 "added token types");
         tk_gguf_free(g);
         tk_hf_image_free(img, size);
+    }
+}
+
+/* ---- tokenizer.model (SentencePiece) ---------------------------------------- */
+
+static void pb_varint_put(unsigned char *b, size_t *o, uint64_t v) {
+    do {
+        b[(*o)++] = (unsigned char)((v & 127) | (v > 127 ? 128 : 0));
+        v >>= 7;
+    } while (v);
+}
+
+/* A tokenizer.model written from llama.cpp's Llama SPM vocab GGUF gives
+ * back the same tokens, scores and types, and tokenizes its .inp cases
+ * into the .out ids. */
+static void test_sentencepiece_model(void) {
+    const char *dir = hf_dir(); /* first: t_shared keeps only its last 4 paths */
+    const char *vp = t_shared("models/vocab/ggml-vocab-llama-spm.gguf", SHA_LLAMA_SPM);
+    const char *pi = t_shared("models/vocab/ggml-vocab-llama-spm.gguf.inp", SHA_INP);
+    const char *po = t_shared("models/vocab/ggml-vocab-llama-spm.gguf.out", SHA_SPM_OUT);
+    if (!dir || !vp || !pi || !po) T_SKIP("../shared/" DIR_HF " or ggml-vocab-llama-spm.gguf(.inp/.out) missing or changed");
+    char vpath[1024], ipath[1024], opath[1024]; /* make_folder calls t_shared again */
+    snprintf(vpath, sizeof vpath, "%s", vp), snprintf(ipath, sizeof ipath, "%s", pi), snprintf(opath, sizeof opath, "%s", po);
+    vp = vpath, pi = ipath, po = opath;
+    tk_gguf *g = NULL;
+    tk_error e = {0};
+    int et;
+    uint64_t n;
+    T_CHECK(tk_gguf_open(&g, vp, &e) == TK_OK && tk_gguf_get_arr(g, "tokenizer.ggml.tokens", &et, &n, &e) == TK_OK, "%s", e.msg);
+    if (!g) return;
+    /* ModelProto: a trainer spec to skip, the pieces, a normalizer spec */
+    size_t cap = 64 << 20, o = 0;
+    unsigned char *b = malloc(cap), piece[512];
+    static const unsigned char trainer[] = {0x12, 0x04, 0x18, 0x02, 0x20, 0x01}; /* field 2 {3: BPE, 4: 1} */
+    memcpy(b + o, trainer, sizeof trainer), o += sizeof trainer;
+    for (uint64_t i = 0; i < n; i++) {
+        const char *s;
+        uint64_t len;
+        double sc;
+        int64_t ty;
+        tk_gguf_arr_str(g, "tokenizer.ggml.tokens", i, &s, &len);
+        tk_gguf_arr_f64(g, "tokenizer.ggml.scores", i, &sc);
+        tk_gguf_arr_i64(g, "tokenizer.ggml.token_type", i, &ty);
+        size_t q = 0;
+        piece[q++] = 0x0a;
+        pb_varint_put(piece, &q, len);
+        memcpy(piece + q, s, (size_t)len), q += (size_t)len;
+        float f = (float)sc;
+        piece[q++] = 0x15;
+        memcpy(piece + q, &f, 4), q += 4;
+        if (ty != 1) piece[q++] = 0x18, piece[q++] = (unsigned char)ty; /* NORMAL is the default */
+        b[o++] = 0x0a;
+        pb_varint_put(b, &o, q);
+        memcpy(b + o, piece, q), o += q;
+    }
+    static const unsigned char norm[] = {0x1a, 0x0c, 0x0a, 0x08, 'i', 'd', 'e', 'n', 't', 'i', 't', 'y', 0x18, 0x01};
+    memcpy(b + o, norm, sizeof norm), o += sizeof norm;
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"model_type\":\"llama\",\"hidden_size\":8,\"num_attention_heads\":2,\"num_hidden_layers\":1,"
+             "\"intermediate_size\":16,\"vocab_size\":%llu,\"bos_token_id\":1,\"eos_token_id\":2}",
+             (unsigned long long)n);
+    const char *d = make_folder("spm", cfg, NULL);
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/tokenizer.model", d ? d : ".");
+    T_CHECK(d && t_write(p, b, o) == 0, "write %s", p);
+    free(b);
+    /* the same arrays */
+    void *img;
+    size_t size;
+    tk_gguf *a = NULL;
+    int rc = d ? tk_hf_image(d, 1, &img, &size, &e) : TK_EIO;
+    T_CHECK(rc == TK_OK, "image: %s", e.msg);
+    if (rc) {
+        tk_gguf_free(g);
+        return;
+    }
+    T_CHECK(tk_gguf_parse(&a, img, size, &e) == TK_OK, "%s", e.msg);
+    int bad = 0;
+    for (uint64_t i = 0; a && i < n && bad < 3; i++) {
+        const char *s1, *s2;
+        uint64_t l1, l2;
+        double f1, f2;
+        int64_t t1, t2;
+        int ok = tk_gguf_arr_str(a, "tokenizer.ggml.tokens", i, &s1, &l1) == TK_OK &&
+                 tk_gguf_arr_str(g, "tokenizer.ggml.tokens", i, &s2, &l2) == TK_OK && l1 == l2 && !memcmp(s1, s2, (size_t)l1) &&
+                 tk_gguf_arr_f64(a, "tokenizer.ggml.scores", i, &f1) == TK_OK &&
+                 tk_gguf_arr_f64(g, "tokenizer.ggml.scores", i, &f2) == TK_OK && f1 == f2 &&
+                 tk_gguf_arr_i64(a, "tokenizer.ggml.token_type", i, &t1) == TK_OK &&
+                 tk_gguf_arr_i64(g, "tokenizer.ggml.token_type", i, &t2) == TK_OK && t1 == t2;
+        if (!ok) {
+            bad++;
+            T_CHECK(0, "token %llu differs", (unsigned long long)i);
+        }
+    }
+    tk_gguf_free(a);
+    tk_hf_image_free(img, size);
+    tk_gguf_free(g);
+    /* the reference cases (no BOS, as the .out files are made) */
+    tk_load_opts lo = {0};
+    lo.vocab_only = 1;
+    tk_model *m = tk_model_load(d, &lo, &e);
+    T_CHECK(m != NULL, "load: %s", e.msg);
+    size_t ni;
+    char *inp = t_read(pi, &ni), *out = t_read(po, NULL);
+    T_CHECK(inp && out, "read %s / %s", pi, po);
+    if (m && inp && out) {
+        const tk_model_info *I = tk_model_info_of(m);
+        T_CHECK(I->bos == 1 && I->eos == 2 && I->add_bos, "bos %d eos %d add_bos %d", I->bos, I->eos, I->add_bos);
+        static const char sep[] = "\n__ggml_vocab_test__\n";
+        char *q = inp, *line = out;
+        int cases = 0, ok = 0;
+        for (;;) {
+            char *hit = memmem(q, (size_t)(inp + ni - q), sep, sizeof sep - 1), *eol = strchr(line, '\n');
+            if (!hit || !eol) break;
+            *eol = 0;
+            int32_t ids[1024];
+            int k = 0, nt = tk_tokenize(m, q, (size_t)(hit - q), 0, ids, 1024, &e), same = nt >= 0;
+            for (char *c = line; *c && same;) {
+                char *end;
+                long v = strtol(c, &end, 10);
+                if (end == c) break;
+                same = k < nt && ids[k] == v;
+                k++, c = end;
+            }
+            same = same && k == nt;
+            T_CHECK(same, "case %d '%.*s' differs", cases, (int)(hit - q > 40 ? 40 : hit - q), q);
+            ok += same, cases++;
+            q = hit + sizeof sep - 1, line = eol + 1;
+        }
+        printf("  llama-spm from tokenizer.model: %llu tokens as in the GGUF, %d/%d cases match\n", (unsigned long long)n, ok, cases);
+        T_CHECK(cases == 46 && ok == cases, "%d/%d", ok, cases);
+    }
+    tk_model_free(m), free(inp), free(out);
+    /* framing errors are one clean line */
+    if (d) {
+        static const unsigned char junk[] = {0x0a, 0x7f, 0x0a, 0x01};
+        t_write(p, junk, sizeof junk);
+        void *img2;
+        size_t s2;
+        rc = tk_hf_image(d, 1, &img2, &s2, &e);
+        T_CHECK(rc == TK_EFORMAT && strstr(e.msg, "protobuf"), "truncated tokenizer.model: %d %s", rc, e.msg);
+        if (!rc) tk_hf_image_free(img2, s2);
     }
 }
 
@@ -870,6 +1015,7 @@ int main(void) {
     T_RUN(test_vocab_matches_gguf);
     T_RUN(test_tokenizer_cases);
     T_RUN(test_pre_tokenizer_names);
+    T_RUN(test_sentencepiece_model);
     T_RUN(test_convert_roundtrip);
     T_RUN(test_bad_safetensors);
     T_RUN(test_bad_folders);

@@ -8,6 +8,7 @@
 #include "hf.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +392,7 @@ static int looks_special(const char *s) {
     if (!strcmp(s, "<pad>") || !strcmp(s, "<mask>") || !strcmp(s, "<2mass>") || !strcmp(s, "[@BOS@]")) return 1;
     if (n >= 4 && !strncmp(s, "<|", 2) && !strcmp(s + n - 2, "|>")) return 1;
     if (n >= 8 && !strncmp(s, "<\xef\xbd\x9c", 4) && !strcmp(s + n - 4, "\xef\xbd\x9c>")) return 1;
+    if (n >= 8 && !strncmp(s, "<unused", 7) && s[n - 1] == '>') return 1;
     return 0;
 }
 
@@ -408,11 +410,221 @@ static int json_id(const cJSON *c, const char *key, int n) {
     return (int)j->valuedouble;
 }
 
+/* Special ids, add_bos/add_eos and the chat template, as gguf-py's
+ * SpecialVocab finds them: tokenizer_config.json's texts looked up among the
+ * tokens, then the ids in config.json and generation_config.json. */
+static int set_specials(tk_hf *h, const cJSON *cfg, const cJSON *tc, const cJSON *gc, char **tok, int n, tk_error *e) {
+    tk_gguf_writer *w = h->w;
+    int rc = TK_OK;
+    static const char *const kinds[] = {"bos", "eos", "unk", "pad"};
+    static const char *const keys[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                                       "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
+    for (int s = 0; s < 4; s++) {
+        char kk[32];
+        snprintf(kk, sizeof kk, "%s_token", kinds[s]);
+        const char *txt = tc ? tok_text(cJSON_GetObjectItemCaseSensitive(tc, kk)) : NULL;
+        int id = txt ? id_of(tok, n, txt) : -1;
+        snprintf(kk, sizeof kk, "%s_token_id", kinds[s]);
+        if (id < 0) id = json_id(cfg, kk, n);
+        if (id < 0) id = json_id(gc, kk, n);
+        if (id >= 0 && (rc = tk_gguf_writer_set_u32(w, keys[s], (uint32_t)id, e))) return rc;
+    }
+    const cJSON *ab = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token") : NULL;
+    if (cJSON_IsBool(ab) && (rc = tk_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", cJSON_IsTrue(ab), e))) return rc;
+    const cJSON *ae = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token") : NULL;
+    if (cJSON_IsBool(ae) && (rc = tk_gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", cJSON_IsTrue(ae), e))) return rc;
+    const cJSON *ct = tc ? cJSON_GetObjectItemCaseSensitive(tc, "chat_template") : NULL;
+    if (cJSON_IsArray(ct)) { /* [{name, template}]: the "default" one */
+        const cJSON *c = ct->child;
+        for (; c; c = c->next) {
+            const cJSON *nmj = cJSON_GetObjectItemCaseSensitive(c, "name");
+            if (cJSON_IsString(nmj) && !strcmp(nmj->valuestring, "default")) break;
+        }
+        ct = c ? cJSON_GetObjectItemCaseSensitive(c, "template") : NULL;
+    }
+    if (cJSON_IsString(ct) && (rc = tk_gguf_writer_set_str(w, "tokenizer.chat_template", ct->valuestring, e))) return rc;
+    return TK_OK;
+}
+
+/* ---- tokenizer.model (SentencePiece) -> tokenizer.ggml.* ---------------------
+ *
+ * A protobuf ModelProto: field 1 (repeated) SentencePiece { 1: piece string,
+ * 2: score float, 3: type enum (NORMAL 1, UNKNOWN 2, CONTROL 3,
+ * USER_DEFINED 4, UNUSED 5, BYTE 6) }, field 3 NormalizerSpec
+ * { 3: add_dummy_prefix bool }. Every other field is skipped by its wire
+ * type. The token list is what llama.cpp's _create_vocab_sentencepiece
+ * makes of it: pieces by id with their scores and types (USER_DEFINED
+ * pieces count as NORMAL there), "[PADn]" UNUSED up to vocab_size, then
+ * added_tokens.json and tokenizer_config.json's added_tokens_decoder
+ * (score -1000, CONTROL when special or special-looking, else
+ * USER_DEFINED with "▁" written as a space). */
+
+typedef struct pb { const unsigned char *p, *end; } pb;
+
+static int pb_varint(pb *b, uint64_t *v) {
+    *v = 0;
+    for (int sh = 0; sh < 64 && b->p < b->end; sh += 7) {
+        unsigned char c = *b->p++;
+        *v |= (uint64_t)(c & 127) << sh;
+        if (!(c & 128)) return 1;
+    }
+    return 0;
+}
+
+/* The next field: number, wire type, and for type 2 its bytes; 0 at the
+ * end, -1 when malformed. */
+static int pb_next(pb *b, int *field, int *wt, uint64_t *val, pb *sub) {
+    uint64_t key;
+    if (b->p >= b->end) return 0;
+    if (!pb_varint(b, &key) || key >> 3 == 0 || key >> 3 > INT32_MAX) return -1;
+    *field = (int)(key >> 3), *wt = (int)(key & 7);
+    switch (*wt) {
+    case 0: return pb_varint(b, val) ? 1 : -1;
+    case 1:
+    case 5: {
+        size_t k = *wt == 1 ? 8 : 4;
+        if ((size_t)(b->end - b->p) < k) return -1;
+        *val = 0;
+        for (size_t i = 0; i < k; i++) *val |= (uint64_t)b->p[i] << (8 * i);
+        b->p += k;
+        return 1;
+    }
+    case 2:
+        if (!pb_varint(b, val) || *val > (uint64_t)(b->end - b->p)) return -1;
+        sub->p = b->p, sub->end = b->p + *val;
+        b->p += *val;
+        return 1;
+    default: return -1;
+    }
+}
+
+static int set_tokenizer_spm(tk_hf *h, const cJSON *cfg, const cJSON *tc, const cJSON *gc, const char *path, tk_error *e) {
+    tk_map m;
+    int rc = tk_map_open(&m, path, e);
+    if (rc) return rc;
+    char **tok = NULL;
+    float *scores = NULL;
+    int32_t *types = NULL;
+    int n_pieces = 0, add_prefix = 1, n = 0, f, wt, r;
+    uint64_t val;
+    pb b = {m.data, m.data + m.size}, sub, ps;
+    /* pass 1: count the pieces, check the framing */
+    while ((r = pb_next(&b, &f, &wt, &val, &sub)) > 0) {
+        if (f == 1 && wt == 2) n_pieces++;
+        if (f == 3 && wt == 2)
+            while ((r = pb_next(&sub, &f, &wt, &val, &ps)) > 0)
+                if (f == 3 && wt == 0) add_prefix = val != 0;
+        if (r < 0) break;
+    }
+    long long vs;
+    if (r < 0) rc = tk_err(e, TK_EFORMAT, "%s: not a SentencePiece model (bad protobuf framing)", path);
+    else if (n_pieces < 1 || n_pieces > MAX_VOCAB) rc = tk_err(e, TK_EFORMAT, "%s: %d pieces", path, n_pieces);
+    else rc = cfg_int(cfg, "vocab_size", n_pieces, 1, MAX_VOCAB, &vs, e);
+    if (rc) goto done;
+    n = (int)vs;
+    tok = calloc((size_t)n, sizeof *tok), scores = calloc((size_t)n, sizeof *scores), types = calloc((size_t)n, sizeof *types);
+    if (!tok || !scores || !types) {
+        rc = tk_err(e, TK_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) scores[i] = -10000.0f, types[i] = TK_TOKEN_UNUSED;
+    /* pass 2: the pieces, by id */
+    b = (pb){m.data, m.data + m.size};
+    int id = 0;
+    while (pb_next(&b, &f, &wt, &val, &sub) > 0 && id < n) {
+        if (f != 1 || wt != 2) continue;
+        const unsigned char *txt = NULL;
+        uint64_t tl = 0;
+        float sc = 0;
+        int ty = 1;
+        while ((r = pb_next(&sub, &f, &wt, &val, &ps)) > 0) {
+            if (f == 1 && wt == 2) txt = ps.p, tl = (uint64_t)(ps.end - ps.p);
+            else if (f == 2 && wt == 5) memcpy(&sc, &(uint32_t){(uint32_t)val}, 4);
+            else if (f == 3 && wt == 0) ty = (int)(val > 6 ? 1 : val);
+        }
+        if (r < 0 || !txt || memchr(txt, 0, (size_t)tl)) {
+            rc = tk_err(e, TK_EFORMAT, "%s: piece %d is malformed", path, id);
+            goto done;
+        }
+        if (!(tok[id] = own(h, (size_t)tl + 1))) {
+            rc = tk_err(e, TK_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(tok[id], txt, (size_t)tl);
+        tok[id][tl] = 0;
+        scores[id] = sc;
+        types[id] = ty == 2 || ty == 3 || ty == 5 || ty == 6 ? ty : TK_TOKEN_NORMAL;
+        id++;
+    }
+    for (int i = 0; i < n; i++)
+        if (!tok[i]) {
+            if (!(tok[i] = own(h, 24))) {
+                rc = tk_err(e, TK_ENOMEM, "out of memory");
+                goto done;
+            }
+            snprintf(tok[i], 24, "[PAD%d]", i);
+        }
+    /* added_tokens.json, then tokenizer_config.json's added_tokens_decoder */
+    cJSON *at = NULL;
+    if ((rc = read_json(h, "added_tokens.json", 1, &at, e))) goto done;
+    for (const cJSON *j = at ? at->child : NULL; j; j = j->next)
+        if (cJSON_IsNumber(j) && j->valuedouble >= 0 && j->valuedouble < n && j->string) {
+            int k = (int)j->valuedouble;
+            tok[k] = j->string, scores[k] = -1000.0f, types[k] = TK_TOKEN_USER_DEFINED;
+        }
+    const cJSON *dec = tc ? cJSON_GetObjectItemCaseSensitive(tc, "added_tokens_decoder") : NULL;
+    for (const cJSON *j = cJSON_IsObject(dec) ? dec->child : NULL; j; j = j->next) {
+        char *end;
+        long k = strtol(j->string, &end, 10);
+        const char *c = tok_text(j);
+        if (*end || k < 0 || k >= n || !c) continue;
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "special")) || looks_special(c)) {
+            tok[k] = (char *)c, types[k] = TK_TOKEN_CONTROL;
+        } else { /* "▁" -> " " */
+            char *t = own(h, strlen(c) + 1);
+            if (!t) {
+                rc = tk_err(e, TK_ENOMEM, "out of memory");
+                break;
+            }
+            size_t o = 0;
+            for (const char *q = c; *q;)
+                if (!strncmp(q, "\xe2\x96\x81", 3)) t[o++] = ' ', q += 3;
+                else t[o++] = *q++;
+            t[o] = 0;
+            tok[k] = t, types[k] = TK_TOKEN_USER_DEFINED;
+        }
+        scores[k] = -1000.0f;
+    }
+    tk_gguf_writer *w = h->w;
+    if (!rc) rc = tk_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama", e);
+    if (!rc) rc = tk_gguf_writer_set_str(w, "tokenizer.ggml.pre", "default", e);
+    if (!rc) rc = tk_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, NULL, (uint64_t)n, e);
+    if (!rc) rc = tk_gguf_writer_set_arr_f32(w, "tokenizer.ggml.scores", scores, (uint64_t)n, e);
+    if (!rc) rc = tk_gguf_writer_set_arr_i32(w, "tokenizer.ggml.token_type", types, (uint64_t)n, e);
+    if (!rc && !add_prefix) rc = tk_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", 0, e);
+    if (!rc) rc = set_specials(h, cfg, tc, gc, tok, n, e);
+    cJSON_Delete(at);
+done:
+    free(tok), free(scores), free(types);
+    tk_map_close(&m);
+    return rc;
+}
+
 static int set_tokenizer(tk_hf *h, const cJSON *cfg, tk_error *e) {
     cJSON *tj = NULL, *tc = NULL, *gc = NULL;
-    int rc = read_json(h, "tokenizer.json", 0, &tj, e);
-    if (!rc) rc = read_json(h, "tokenizer_config.json", 1, &tc, e);
+    int rc = read_json(h, "tokenizer_config.json", 1, &tc, e);
     if (!rc) rc = read_json(h, "generation_config.json", 1, &gc, e);
+    /* Llama-family folders: tokenizer.model (SentencePiece) when there is
+     * one, as llama.cpp's converter prefers it; else tokenizer.json. */
+    char spm_path[4200];
+    snprintf(spm_path, sizeof spm_path, "%s/tokenizer.model", h->dir);
+    struct stat sst;
+    if (!rc && h->arch == ARCH_LLAMA && stat(spm_path, &sst) == 0) {
+        rc = set_tokenizer_spm(h, cfg, tc, gc, spm_path, e);
+        cJSON_Delete(tc), cJSON_Delete(gc);
+        return rc;
+    }
+    if (!rc) rc = read_json(h, "tokenizer.json", 0, &tj, e);
     char **tok = NULL, **merges = NULL;
     int32_t *types = NULL;
     int n = 0, nm = 0;
@@ -431,8 +643,8 @@ static int set_tokenizer(tk_hf *h, const cJSON *cfg, tk_error *e) {
         goto done;
     }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"))) {
-        rc = tk_err(e, TK_EUNSUPPORTED, "tokenizer.json: SentencePiece-style BPE (byte_fallback) is not supported yet; "
-                                        "only byte-level BPE");
+        rc = tk_err(e, TK_EUNSUPPORTED, "tokenizer.json: SentencePiece-style BPE (byte_fallback) is read from "
+                                        "tokenizer.model, which this folder lacks");
         goto done;
     }
     if (!cJSON_IsObject(vocab) || !cJSON_IsArray(mer) || (added && !cJSON_IsArray(added))) {
@@ -544,35 +756,7 @@ static int set_tokenizer(tk_hf *h, const cJSON *cfg, tk_error *e) {
         (rc = tk_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)merges, NULL, (uint64_t)nm, e)))
         goto done;
 
-    /* special tokens: tokenizer_config.json's texts, then the ids of
-     * config.json and generation_config.json (gguf-py's SpecialVocab) */
-    static const char *const kinds[] = {"bos", "eos", "unk", "pad"};
-    static const char *const keys[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
-                                       "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
-    for (int s = 0; s < 4; s++) {
-        char kk[32];
-        snprintf(kk, sizeof kk, "%s_token", kinds[s]);
-        const char *txt = tc ? tok_text(cJSON_GetObjectItemCaseSensitive(tc, kk)) : NULL;
-        int id = txt ? id_of(tok, n, txt) : -1;
-        snprintf(kk, sizeof kk, "%s_token_id", kinds[s]);
-        if (id < 0) id = json_id(cfg, kk, n);
-        if (id < 0) id = json_id(gc, kk, n);
-        if (id >= 0 && (rc = tk_gguf_writer_set_u32(w, keys[s], (uint32_t)id, e))) goto done;
-    }
-    const cJSON *ab = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token") : NULL;
-    if (cJSON_IsBool(ab) && (rc = tk_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", cJSON_IsTrue(ab), e))) goto done;
-    const cJSON *ae = tc ? cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token") : NULL;
-    if (cJSON_IsBool(ae) && (rc = tk_gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", cJSON_IsTrue(ae), e))) goto done;
-    const cJSON *ct = tc ? cJSON_GetObjectItemCaseSensitive(tc, "chat_template") : NULL;
-    if (cJSON_IsArray(ct)) { /* [{name, template}]: the "default" one */
-        const cJSON *c = ct->child;
-        for (; c; c = c->next) {
-            const cJSON *nmj = cJSON_GetObjectItemCaseSensitive(c, "name");
-            if (cJSON_IsString(nmj) && !strcmp(nmj->valuestring, "default")) break;
-        }
-        ct = c ? cJSON_GetObjectItemCaseSensitive(c, "template") : NULL;
-    }
-    if (cJSON_IsString(ct) && (rc = tk_gguf_writer_set_str(w, "tokenizer.chat_template", ct->valuestring, e))) goto done;
+    rc = set_specials(h, cfg, tc, gc, tok, n, e);
 done:
     free(tok), free(types), free(merges);
     cJSON_Delete(tj), cJSON_Delete(tc), cJSON_Delete(gc);
