@@ -117,8 +117,8 @@ static void test_vocab_matches_gguf(void) {
     T_CHECK(tk_gguf_open(&b, vp, &e) == TK_OK, "open vocab: %s", e.msg);
     static const char *const arrays[] = {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges"};
     for (int k = 0; a && b && k < 3; k++) {
-        int ta, tb;
-        uint64_t na, nb;
+        int ta = 0, tb = 0;
+        uint64_t na = 0, nb = 0;
         T_CHECK(tk_gguf_get_arr(a, arrays[k], &ta, &na, &e) == TK_OK && tk_gguf_get_arr(b, arrays[k], &tb, &nb, &e) == TK_OK,
                 "%s", arrays[k]);
         T_CHECK(na == nb, "%s: %llu vs %llu entries", arrays[k], (unsigned long long)na, (unsigned long long)nb);
