@@ -7,6 +7,7 @@
 
 int cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
 int cmd_synth(int argc, char **argv);    /* cmd_synth.c    */
+int cmd_convert(int argc, char **argv);  /* cmd_convert.c  */
 
 static const char *USAGE =
     "usage: tick COMMAND [flags]\n"
@@ -39,6 +40,9 @@ static const char *USAGE =
     "  quantize  IN.gguf OUT.gguf TYPE [-t N]\n"
     "            convert every weight matrix to TYPE (f32, f16, bf16, q8_0, q4_0,\n"
     "            q4_k, q6_k), norms stay F32; like llama-quantize --pure\n"
+    "  convert   HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0] [-t N]\n"
+    "            a Hugging Face folder (config.json, safetensors, tokenizer.json) as the\n"
+    "            GGUF llama.cpp's converter writes; MODEL can also be such a folder\n"
     "  synth     SHAPE -o OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--seed N] [-t N]\n"
     "            a random-weight Llama GGUF at a real shape (tinyllama-1.1b,\n"
     "            stories110m, stories15m, llama2-7b, llama3-8b, qwen2-0.5b), or explicit dims:\n"
@@ -160,6 +164,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "roofline")) return cmd_roofline(argc, argv);
     if (!strcmp(argv[1], "quantize")) return cmd_quantize(argc, argv);
     if (!strcmp(argv[1], "synth")) return cmd_synth(argc, argv);
+    if (!strcmp(argv[1], "convert")) return cmd_convert(argc, argv);
     if (!strcmp(argv[1], "report")) return cmd_report(argc, argv);
     if (!strcmp(argv[1], "graph")) return cmd_graph(argc, argv);
     fprintf(stderr, "tick: unknown command '%s' (try: tick help)\n", argv[1]);

@@ -329,6 +329,8 @@ uint64_t tk_gguf_writer_size(const tk_gguf_writer *w) {
 
 typedef struct out {
     FILE *f;
+    unsigned char *mem;   /* or a buffer of cap bytes (write_mem)       */
+    uint64_t cap;
     const char *path;     /* the final name, for messages */
     uint64_t pos;
     int failed;
@@ -337,6 +339,15 @@ typedef struct out {
 
 static int emit(out *o, const void *p, size_t n) {
     if (o->failed) return TK_EIO;
+    if (o->mem) {
+        if (n > o->cap - o->pos) {
+            o->failed = 1;
+            return tk_err(o->e, TK_EINVAL, "%s: buffer of %" PRIu64 " bytes is too small", o->path, o->cap);
+        }
+        if (n) memcpy(o->mem + o->pos, p, n);
+        o->pos += n;
+        return TK_OK;
+    }
     errno = 0;
     if (n && fwrite(p, 1, n, o->f) != n) {
         o->failed = 1;
@@ -418,15 +429,8 @@ static int emit_tensor(out *o, const wtensor *t, unsigned char *chunk, uint64_t 
     return rc;
 }
 
-int tk_gguf_writer_write(tk_gguf_writer *w, const char *path, tk_error *e) {
-    if (!path || !*path) return tk_err(e, TK_EINVAL, "gguf writer: empty output path");
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 5);
-    if (!tmp) return tk_err(e, TK_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp", 5);
-
-    /* The chunk buffer for callback tensors: CHUNK_BYTES, or one row. */
+/* The chunk buffer for callback tensors: CHUNK_BYTES, or one row. */
+static uint64_t chunk_bytes(const tk_gguf_writer *w) {
     uint64_t chunk_cap = 0;
     for (int i = 0; i < w->n_t; i++) {
         const wtensor *t = &w->t[i];
@@ -435,6 +439,31 @@ int tk_gguf_writer_write(tk_gguf_writer *w, const char *path, tk_error *e) {
         if (c > t->nbytes) c = t->nbytes;
         if (c > chunk_cap) chunk_cap = c;
     }
+    return chunk_cap;
+}
+
+int tk_gguf_writer_write_mem(tk_gguf_writer *w, void *dst, uint64_t cap, tk_error *e) {
+    uint64_t chunk_cap = chunk_bytes(w);
+    unsigned char *chunk = chunk_cap ? malloc((size_t)chunk_cap) : NULL;
+    if (chunk_cap && !chunk) return tk_err(e, TK_ENOMEM, "gguf image: out of memory");
+    out o = {NULL, dst, cap, "gguf image", 0, 0, e};
+    uint64_t a = alignment(w);
+    int rc = emit_header(&o, w);
+    for (int i = 0; i < w->n_t && rc == TK_OK; i++) rc = emit_tensor(&o, &w->t[i], chunk, chunk_cap, a);
+    if (rc == TK_OK) TK_ASSERT(o.pos == tk_gguf_writer_size(w));
+    free(chunk);
+    return rc;
+}
+
+int tk_gguf_writer_write(tk_gguf_writer *w, const char *path, tk_error *e) {
+    if (!path || !*path) return tk_err(e, TK_EINVAL, "gguf writer: empty output path");
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 5);
+    if (!tmp) return tk_err(e, TK_ENOMEM, "%s: out of memory", path);
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+
+    uint64_t chunk_cap = chunk_bytes(w);
     unsigned char *chunk = chunk_cap ? malloc((size_t)chunk_cap) : NULL;
     char *fbuf = malloc(FILE_BUFFER);
     if ((chunk_cap && !chunk) || !fbuf) {
@@ -442,7 +471,7 @@ int tk_gguf_writer_write(tk_gguf_writer *w, const char *path, tk_error *e) {
         return tk_err(e, TK_ENOMEM, "%s: out of memory", path);
     }
 
-    out o = {NULL, path, 0, 0, e};
+    out o = {NULL, NULL, 0, path, 0, 0, e};
     errno = 0;
     o.f = fopen(tmp, "wb");
     if (!o.f) {

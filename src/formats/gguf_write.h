@@ -95,4 +95,7 @@ uint64_t tk_gguf_writer_size(const tk_gguf_writer *w);
 /* Write the file (see above). Can be called again (e.g. to another path). */
 int tk_gguf_writer_write(tk_gguf_writer *w, const char *path, tk_error *e);
 
+/* The same bytes into dst[0..cap) (cap >= tk_gguf_writer_size). */
+int tk_gguf_writer_write_mem(tk_gguf_writer *w, void *dst, uint64_t cap, tk_error *e);
+
 #endif

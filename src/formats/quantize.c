@@ -137,12 +137,22 @@ static int keep_kv(void *ctx, const char *key) {
 int tk_quantize_file(const char *in_path, const char *out_path, const tk_quantize_opts *o, tk_quantize_stats *stats,
                      tk_error *e) {
     if (stats) memset(stats, 0, sizeof *stats);
-    int to = o->type;
-    if (tk_ftype_of(to) < 0)
-        return tk_err(e, TK_EINVAL, "cannot quantize to %s (supported: F32, F16, BF16, Q8_0, Q4_0)", tk_dtype_name(to));
+    if (tk_ftype_of(o->type) < 0)
+        return tk_err(e, TK_EINVAL, "cannot quantize to %s (supported: F32, F16, BF16, Q8_0, Q4_0)", tk_dtype_name(o->type));
     tk_gguf *g = NULL;
     int rc = tk_gguf_open(&g, in_path, e);
     if (rc != TK_OK) return rc;
+    rc = tk_quantize_gguf(g, in_path, out_path, o, stats, e);
+    tk_gguf_free(g);
+    return rc;
+}
+
+int tk_quantize_gguf(const tk_gguf *g, const char *in_path, const char *out_path, const tk_quantize_opts *o,
+                     tk_quantize_stats *stats, tk_error *e) {
+    if (stats) memset(stats, 0, sizeof *stats);
+    int to = o->type, rc;
+    if (tk_ftype_of(to) < 0)
+        return tk_err(e, TK_EINVAL, "cannot quantize to %s (supported: F32, F16, BF16, Q8_0, Q4_0)", tk_dtype_name(to));
     int n = tk_gguf_n_tensors(g);
     const tk_gguf_tensor **order = calloc((size_t)n + 1, sizeof *order);
     qtensor *qs = calloc((size_t)n + 1, sizeof *qs);
@@ -214,6 +224,5 @@ done:
     tk_gguf_writer_free(w);
     free(qs);
     free(order);
-    tk_gguf_free(g);
     return rc;
 }

@@ -58,4 +58,10 @@ typedef struct tk_quantize_stats {
 int tk_quantize_file(const char *in_path, const char *out_path, const tk_quantize_opts *o,
                      tk_quantize_stats *stats, tk_error *e);
 
+/* The same from a parsed GGUF (e.g. a Hugging Face folder's image);
+ * in_name names it in messages. */
+struct tk_gguf;
+int tk_quantize_gguf(const struct tk_gguf *g, const char *in_name, const char *out_path, const tk_quantize_opts *o,
+                     tk_quantize_stats *stats, tk_error *e);
+
 #endif

@@ -6,6 +6,7 @@
 #include "../base/status.h"
 #include "../base/cpu.h"
 #include "../tensor/dtype.h"
+#include "../formats/hf.h"
 #include "../tensor/pack.h"
 
 #include <pthread.h>
@@ -58,6 +59,8 @@ static void copy_str(char *dst, size_t cap, const char *s, uint64_t n) {
         if ((unsigned char)dst[i] < 0x20) dst[i] = '?';
 }
 
+static int load_gguf_meta(tk_model *m, int vocab_only, tk_error *e);
+
 /* The architectures tick runs, and how each differs from Llama (the
  * conventions of llama.cpp's llama-arch.cpp / llama-model.cpp). */
 static const struct arch_desc {
@@ -83,8 +86,22 @@ static int pick_arch(tk_model *m, tk_error *e) {
 static int load_gguf(tk_model *m, const char *path, int vocab_only, tk_error *e) {
     int rc = tk_gguf_open(&m->gguf, path, e);
     if (rc) return rc;
+    snprintf(m->format, sizeof m->format, "gguf v%u", tk_gguf_version(m->gguf));
+    return load_gguf_meta(m, vocab_only, e);
+}
+
+/* A Hugging Face folder: its GGUF image (formats/hf.h), then the GGUF path. */
+static int load_hf(tk_model *m, const char *path, int vocab_only, tk_error *e) {
+    int rc = tk_hf_image(path, vocab_only, &m->hf_image, &m->hf_size, e);
+    if (rc == TK_OK) rc = tk_gguf_parse(&m->gguf, m->hf_image, m->hf_size, e);
+    if (rc) return rc;
+    snprintf(m->format, sizeof m->format, "hf safetensors");
+    return load_gguf_meta(m, vocab_only, e);
+}
+
+static int load_gguf_meta(tk_model *m, int vocab_only, tk_error *e) {
+    int rc;
     tk_gguf *g = m->gguf;
-    snprintf(m->format, sizeof m->format, "gguf v%u", tk_gguf_version(g));
     const char *s;
     uint64_t n;
     if ((rc = tk_gguf_get_str(g, "general.architecture", &s, &n, e))) return rc;
@@ -424,7 +441,9 @@ static void pack_weights(tk_model *m, int n_threads) {
     pthread_t th[MAXT];
     int started = 0;
     char *drop = calloc((size_t)n + 1, 1);
-    for (int i = 0; drop && i < n; i++) drop[i] = ws[i]->data != m->tok_embd.data;
+    /* only pages of a mapped file come back when touched again: a Hugging
+     * Face image is anonymous memory, and dropping it would lose it */
+    for (int i = 0; drop && i < n; i++) drop[i] = !m->hf_image && ws[i]->data != m->tok_embd.data;
     for (int t = 0; t < n_threads; t++) jobs[t] = (pack_job){ws, drop, n, t, n_threads};
     for (int t = 1; t < n_threads; t++, started++)
         if (pthread_create(&th[t], NULL, pack_worker, &jobs[t]) != 0) break;
@@ -481,7 +500,10 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
         if (rc == TK_OK) rc = tk_err(e, TK_EIO, "%s: cannot open", path);
         goto fail;
     }
-    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
+    if (tk_hf_is_folder(path)) {
+        rc = load_hf(m, path, o && o->vocab_only, e);
+        if (rc && e && strncmp(e->msg, path, strlen(path)) != 0) tk_err_prefix(e, path);
+    } else if (got == 4 && !memcmp(magic, "GGUF", 4)) {
         rc = load_gguf(m, path, o && o->vocab_only, e);
         if (rc && e && strncmp(e->msg, path, strlen(path)) != 0) tk_err_prefix(e, path);
     } else {
@@ -533,6 +555,7 @@ void tk_model_free(tk_model *m) {
     free(m->tensors);
     tk_l2c_free(&m->l2c);
     tk_gguf_free(m->gguf);
+    tk_hf_image_free(m->hf_image, m->hf_size);
     tk_map_close(&m->map);
     free(m);
 }

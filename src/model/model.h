@@ -60,6 +60,8 @@ struct tk_model {
     char arch[32], name[128], format[32];
     tk_map map;
     tk_gguf *gguf;       /* NULL for llama2.c */
+    void *hf_image;      /* a Hugging Face folder's GGUF image (gguf parses it) */
+    size_t hf_size;
     tk_l2c l2c;          /* llama2.c tensors   */
     int rope_pow;        /* angles by powf (llama2.c) vs ggml's recurrence */
     int bos_is_eog;      /* llama2.c stories end at BOS                    */

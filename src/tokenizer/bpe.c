@@ -54,7 +54,7 @@
 /* GPT-2's regex without its final "|\s+" (llama.cpp's form; "\s+" can only
  * ever take one whitespace character before a non-space one, which the
  * split then leaves as a piece of its own anyway: the same pieces). */
-#define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
+#define RE_GPT2 TK_BPE_RE_GPT2 /* vocab.h */
 #define RE_LLAMA3                                                                                       \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
     "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
@@ -102,9 +102,9 @@ static const pre_def PRE[] = {
     {"roberta-bpe", 0, {RE_GPT2}},
     {"mpt", 0, {RE_GPT2}},
     {"olmo", 0, {RE_GPT2}},
+    {"llama-bpe", PRE_LLAMA3, {RE_LLAMA3}}, /* first: the name llama.cpp's converter writes */
     {"llama3", PRE_LLAMA3, {RE_LLAMA3}},
     {"llama-v3", PRE_LLAMA3, {RE_LLAMA3}},
-    {"llama-bpe", PRE_LLAMA3, {RE_LLAMA3}},
     {"dbrx", 0, {RE_LLAMA3}},
     {"smaug-bpe", 0, {RE_LLAMA3}},
     {"qwen2", 0, {RE_QWEN2}},
@@ -268,6 +268,15 @@ static int load_merges(struct tk_bpe *b, const tk_gguf *g, tk_error *e) {
     }
     b->n_merges = k;
     return TK_OK;
+}
+
+const char *tk_bpe_pre_by_regexes(const char *const *re, int n) {
+    for (size_t i = 0; i < sizeof PRE / sizeof *PRE; i++) {
+        int k = 0;
+        while (k < n && k < MAX_RE && PRE[i].re[k] && !strcmp(PRE[i].re[k], re[k])) k++;
+        if (k == n && (k == MAX_RE || !PRE[i].re[k])) return PRE[i].name;
+    }
+    return NULL;
 }
 
 int tk_bpe_new(struct tk_bpe **out, const tk_gguf *g, const char *pre, size_t pre_len, tk_error *e) {

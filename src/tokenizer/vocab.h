@@ -73,6 +73,14 @@ int tk_vocab_tokenize_ex(const tk_vocab *v, const char *text, size_t len, int fl
  * (may exceed cap, then the output is truncated). */
 int tk_vocab_piece(const tk_vocab *v, int32_t id, char *buf, int cap);
 
+/* The tokenizer.ggml.pre name whose regexes are exactly re[0..n) (in the
+ * form bpe.c runs them: GPT-2's without its final "|\\s+"), the first of
+ * the known names in table order; NULL if none. For Hugging Face folders,
+ * whose tokenizer.json states the regexes instead of a name. */
+const char *tk_bpe_pre_by_regexes(const char *const *re, int n);
+/* GPT-2's regex as bpe.c runs it (what a ByteLevel pre-tokenizer means). */
+#define TK_BPE_RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
+
 /* 1 if s[0..n) is valid UTF-8; otherwise 0 and *bad_at is the offset of
  * the first invalid byte. */
 int tk_utf8_valid(const char *s, size_t n, size_t *bad_at);
