@@ -37,10 +37,10 @@ static float rnd_normal(void) {
     return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
 }
 
-static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0};
+static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0, TK_Q4_K, TK_Q6_K};
 #define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
-static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0; }
+static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0 || type == TK_Q4_K || type == TK_Q6_K; }
 
 typedef enum { GEN_NORMAL, GEN_UNIT } gen_kind;
 
@@ -63,7 +63,7 @@ static void problem_new(problem *p, int type, gen_kind g, int64_t rows, int64_t 
     p->wbase = calloc(p->rb * (size_t)rows + 64, 1);
     p->xbase = calloc(p->xs * (size_t)n + 64, 1);
     p->w = p->wbase + align;
-    p->x = p->xbase + 3 * align;
+    p->x = p->xbase + (t->vec_dot_type == TK_Q8_K ? 4 : 3 * align); /* Q8_K: 4-byte aligned (its float) */
     float *f = malloc((size_t)cols * sizeof *f);
     float ws = (float)exp(rnd_normal()), xsc = (float)exp(rnd_normal());
     for (int64_t r = 0; r < rows; r++) {
@@ -75,7 +75,29 @@ static void problem_new(problem *p, int type, gen_kind g, int64_t rows, int64_t 
         tk_dtype_get(t->vec_dot_type)->from_float(f, p->x + (size_t)b * p->xs, cols);
     }
     free(f);
-    if (g == GEN_UNIT && is_quant(type)) {
+    if (g == GEN_UNIT && t->block == 256) {
+        /* K-quants: any weight bytes, f16 scales 1.0; activations any
+         * bytes in [-127, 127] (AVX2's sign trick), scale 1.0, true bsums */
+        for (int64_t r = 0; r < rows; r++) {
+            unsigned char *row = p->w + (size_t)r * p->rb;
+            for (size_t j = 0; j < p->rb; j++) row[j] = (unsigned char)(rnd64() & 0xff);
+            for (int64_t b = 0; b < cols / 256; b++) {
+                if (type == TK_Q4_K) ((tk_block_q4_K *)row)[b].d = 0x3c00, ((tk_block_q4_K *)row)[b].dmin = 0x3c00;
+                else ((tk_block_q6_K *)row)[b].d = 0x3c00;
+            }
+        }
+        for (int c = 0; c < n; c++)
+            for (int64_t b = 0; b < cols / 256; b++) {
+                tk_block_q8_K *xb = (tk_block_q8_K *)(p->x + (size_t)c * p->xs) + b;
+                xb->d = 1.0f;
+                for (int j = 0; j < 256; j++) xb->qs[j] = (int8_t)((int)(rnd64() % 255) - 127);
+                for (int j = 0; j < 16; j++) {
+                    int sum = 0;
+                    for (int k = 0; k < 16; k++) sum += xb->qs[16 * j + k];
+                    xb->bsums[j] = (int16_t)sum;
+                }
+            }
+    } else if (g == GEN_UNIT && is_quant(type)) {
         /* scale 1.0 (0x3c00), weights over all of int8 (Q8_0) or 0..15
          * (Q4_0), activations over [-128, 127] */
         for (int64_t r = 0; r < rows; r++)
@@ -154,7 +176,7 @@ static void check(const problem *p, int isa, int64_t r0, int64_t r1, double *wor
 }
 
 static void run_shapes(gen_kind g) {
-    static const int64_t COLS[] = {32, 64, 96, 160, 768, 1056, 2048, 4096};
+    static const int64_t COLS[] = {32, 64, 96, 160, 256, 768, 1056, 1280, 2048, 4096};
     static const int64_t ROWS[] = {1, 3, 15, 16, 17, 33, 47, 64};
     static const int NS[] = {1, 2, 3, 5, 8, 17, 64, 65};
     const int best = tk_isa_detect();
@@ -166,6 +188,7 @@ static void run_shapes(gen_kind g) {
         for (size_t ci = 0; ci < sizeof COLS / sizeof *COLS; ci++)
             for (size_t ri = 0; ri < sizeof ROWS / sizeof *ROWS; ri++) {
                 const int64_t cols = COLS[ci], rows = ROWS[ri];
+                if (cols % tk_dtype_get(type)->block) continue;
                 /* keep the big shapes to a few burst sizes */
                 for (size_t ni = 0; ni < sizeof NS / sizeof *NS; ni++) {
                     const int n = NS[ni];

@@ -144,6 +144,8 @@ static tk_gemm_fn gemm_kernel(int wtype, int isa) {
     switch (wtype) {
     case TK_Q8_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q8_0_avx512vnni : NULL;
     case TK_Q4_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q4_0_avx512vnni : NULL;
+    case TK_Q4_K: return isa >= TK_ISA_AVX512 ? tk_gemm_q4_K_avx512 : isa >= TK_ISA_AVX2 ? tk_gemm_q4_K_avx2 : NULL;
+    case TK_Q6_K: return isa >= TK_ISA_AVX512 ? tk_gemm_q6_K_avx512 : isa >= TK_ISA_AVX2 ? tk_gemm_q6_K_avx2 : NULL;
     case TK_F32: return isa >= TK_ISA_AVX512 ? tk_gemm_f32_avx512 : NULL;
     case TK_F16: return isa >= TK_ISA_AVX512 ? tk_gemm_f16_avx512 : NULL;
     case TK_BF16:

@@ -24,6 +24,7 @@
  * [-127, 127] as the Q8_K quantizer makes them (as for Q8_0 in avx2.c, the
  * sign trick cannot negate -128). */
 #include "simd.h"
+#include "gemm.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -205,6 +206,126 @@ INLINE AVX2 void q6k_dot(int K, int64_t n, const char *w, size_t stride, const t
     }
 K_KERNELS(q4_K, q4k_dot)
 K_KERNELS(q6_K, q6k_dot)
+
+/* ---- unpacked weight blocks (GEMM) ----------------------------------------
+ *
+ * The same arithmetic as q4k_block / q6k_block, split in two: the weight
+ * side once per block and row, then one step per activation row. (The
+ * dot products above stream instead: unpacked, a block takes more ymm
+ * registers than AVX2 has, which costs the single-row kernels ~20% more
+ * instructions in spills; the GEMM pays that once for NC rows.) */
+
+/* A weight block unpacked (once per block and row; the GEMM below uses it
+ * for several activation rows): the 8 sub-blocks' 32 weights as permuted
+ * bytes, the scale pairs (2c, 2c+1), the mins doubled (m0 m0 m1 m1 ...),
+ * the two f16 scales. */
+typedef struct { __m256i v[8], st[4], mm; float d, dmin; } q4k_w;
+
+INLINE AVX2 void q4k_unpack(const tk_block_q4_K *w, q4k_w *u) {
+    uint8_t sm[16];
+    q4k_scales(w->scales, sm);
+    const __m256i perm = pair_perm(), m4 = _mm256_set1_epi8(0x0f);
+    for (int c = 0; c < 4; c++) { /* 32 bytes: sub-blocks 2c (low nibbles), 2c+1 (high) */
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * c));
+        u->v[2 * c] = _mm256_shuffle_epi8(_mm256_and_si256(q, m4), perm);
+        u->v[2 * c + 1] = _mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), perm);
+        u->st[c] = _mm256_set1_epi32(pk(sm[2 * c], sm[2 * c + 1]));
+    }
+    const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
+    u->mm = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(m8, m8)), _mm_unpackhi_epi16(m8, m8), 1);
+    u->d = _cvtsh_ss(w->d);
+    u->dmin = _cvtsh_ss(w->dmin);
+}
+
+/* One more block of one weight row and one activation row: the
+ * reference's aux lanes and mins' sum, then its float steps. */
+INLINE AVX2 void q4k_step(const q4k_w *u, const tk_block_q8_K *x, const __m256i xp[8], __m256 *sums, float *sumf) {
+    __m256i acc_a = _mm256_setzero_si256(), acc_b = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++)
+        acc2(&acc_a, &acc_b, _mm256_maddubs_epi16(u->v[2 * c], xp[2 * c]), _mm256_maddubs_epi16(u->v[2 * c + 1], xp[2 * c + 1]),
+             u->st[c]);
+    const int32_t sumi = hsum_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), u->mm));
+    const __m256i aux = lanes8(acc_a, acc_b);
+    const float d = u->d * x->d;
+    *sums = _mm256_add_ps(*sums, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(aux)));
+    const float dmin = u->dmin * x->d;
+    *sumf -= dmin * (float)sumi;
+}
+
+/* A weight block unpacked: the 8 chunks of 32 signed values (q - 32),
+ * permuted, and the scale pairs of chunks (4h, 4h+1) and (4h+2, 4h+3). */
+typedef struct { __m256i a[8], st[4]; float d; } q6k_w;
+
+INLINE AVX2 void q6k_unpack(const tk_block_q6_K *w, q6k_w *u) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+    const __m256i perm = pair_perm();
+    for (int h = 0; h < 2; h++) { /* elements 128h .. 128h+127 */
+        const __m256i l0 = _mm256_loadu_si256((const __m256i *)(w->ql + 64 * h));
+        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(w->ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(w->qh + 32 * h));
+        /* the two high bits of each element to bits 4..5 (16-bit shifts:
+         * what crosses into the neighbouring byte is masked off) */
+        const __m256i v[4] = {
+            _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+            _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+        };
+        for (int k = 0; k < 4; k++) u->a[4 * h + k] = _mm256_shuffle_epi8(_mm256_sub_epi8(v[k], k32), perm);
+        const int8_t *sc = w->scales + 8 * h; /* 16 elements each: sc[2k] low half of chunk k, sc[2k+1] high */
+        const int p02 = pk(sc[0], sc[2]), p13 = pk(sc[1], sc[3]), p46 = pk(sc[4], sc[6]), p57 = pk(sc[5], sc[7]);
+        u->st[2 * h] = _mm256_setr_epi32(p02, p02, p02, p02, p13, p13, p13, p13);
+        u->st[2 * h + 1] = _mm256_setr_epi32(p46, p46, p46, p46, p57, p57, p57, p57);
+    }
+    u->d = _cvtsh_ss(w->d);
+}
+
+/* P per lane by the sign trick: |a| times x with a's sign */
+INLINE AVX2 __m256i q6k_ps(__m256i a, __m256i xp) { return _mm256_maddubs_epi16(_mm256_abs_epi8(a), _mm256_sign_epi8(xp, a)); }
+
+INLINE AVX2 void q6k_step(const q6k_w *u, const tk_block_q8_K *x, const __m256i xp[8], __m256 *sums) {
+    __m256i acc_a = _mm256_setzero_si256(), acc_b = _mm256_setzero_si256();
+    for (int k = 0; k < 8; k += 2) acc2(&acc_a, &acc_b, q6k_ps(u->a[k], xp[k]), q6k_ps(u->a[k + 1], xp[k + 1]), u->st[k / 2]);
+    const __m256i aux = lanes8(acc_a, acc_b);
+    const float d = u->d * x->d;
+    *sums = _mm256_add_ps(*sums, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(aux)));
+}
+
+/* ---- GEMM (prefill) ---------------------------------------------------------
+ *
+ * dst[b * dst_stride + r] = vec_dot(W row r, xq row b) (gemm.h), each
+ * weight block unpacked once for NC activation rows; per (row, activation
+ * row) vec_dot's steps in its order, so the same bits. */
+#define NC 4
+
+#define K_GEMM(type, W_T, B_T, UNPACK, STEP)                                                              \
+    AVX2 void tk_gemm_##type##_avx2(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, \
+                                    int n, float *dst, int64_t dst_stride, int64_t nrows) {                   \
+        const int64_t nb = cols / TK_QK_K;                                                                 \
+        for (int64_t r = 0; r < nrows; r++) {                                                              \
+            const B_T *w = (const B_T *)((const char *)W + (size_t)r * wstride);                           \
+            for (int b0 = 0; b0 < n; b0 += NC) {                                                           \
+                const int nc = n - b0 < NC ? n - b0 : NC;                                                  \
+                __m256 sums[NC];                                                                           \
+                float sumf[NC];                                                                            \
+                for (int c = 0; c < NC; c++) sums[c] = _mm256_setzero_ps(), sumf[c] = 0;                   \
+                for (int64_t i = 0; i < nb; i++) {                                                         \
+                    W_T u;                                                                                 \
+                    UNPACK(w + i, &u);                                                                     \
+                    for (int c = 0; c < nc; c++) {                                                         \
+                        const tk_block_q8_K *x = (const tk_block_q8_K *)((const char *)xq + (size_t)(b0 + c) * xstride) + i; \
+                        __m256i xp[8];                                                                     \
+                        xprep(x, xp);                                                                      \
+                        STEP;                                                                              \
+                    }                                                                                      \
+                }                                                                                          \
+                for (int c = 0; c < nc; c++) dst[(size_t)(b0 + c) * (size_t)dst_stride + (size_t)r] = add_lanes(sumf[c], sums[c]); \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+K_GEMM(q4_K, q4k_w, tk_block_q4_K, q4k_unpack, q4k_step(&u, x, xp, &sums[c], &sumf[c]))
+K_GEMM(q6_K, q6k_w, tk_block_q6_K, q6k_unpack, q6k_step(&u, x, xp, &sums[c]))
+
 
 #else
 typedef int tk_simd_avx2_k_empty; /* ISO C wants a translation unit to declare something */

@@ -22,6 +22,7 @@
  * by madd, as in AVX2. Bounds as in AVX2 (Q6_K: q x pairs <= 2*63*127 =
  * 16002, 32 x pairs <= 8128). */
 #include "simd.h"
+#include "gemm.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -94,28 +95,51 @@ INLINE AVX512 void q4k_scales(const uint8_t *s12, uint8_t out[16]) {
     memcpy(out, u, 16);
 }
 
-/* 64 weights of chunk c (sub-blocks 2c, 2c+1), permuted, times x: P. */
-INLINE AVX512 __m512i q4k_p(const tk_block_q4_K *w, int c, __m512i x) {
-    const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w->qs + 32 * c)));
-    const __m512i v = _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4)), _mm512_set1_epi8(0x0f));
-    return _mm512_maddubs_epi16(_mm512_shuffle_epi8(v, pair_perm()), x);
-}
+/* A weight block unpacked: the 4 chunks of 64 weights (sub-blocks 2c,
+ * 2c+1) as permuted bytes, the scale pairs of each two chunks, the mins
+ * doubled (m0 m0 m1 m1 ...) and the two f16 scales. Done once per block
+ * and row; the GEMM below uses it for several activation rows. */
+typedef struct { __m512i v[4], st[2]; __m256i mm; float d, dmin; } q4k_w;
 
-INLINE AVX512 __m256i q4k_block(const tk_block_q4_K *w, const xblock *xb, __m256i bsums, int32_t *sumi) {
+INLINE AVX512 void q4k_unpack(const tk_block_q4_K *w, q4k_w *u) {
     uint8_t sm[16];
     q4k_scales(w->scales, sm);
-    __m512i acc_a = _mm512_setzero_si512(), acc_b = _mm512_setzero_si512();
+    for (int c = 0; c < 4; c++) {
+        const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w->qs + 32 * c)));
+        const __m512i v =
+            _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4)), _mm512_set1_epi8(0x0f));
+        u->v[c] = _mm512_shuffle_epi8(v, pair_perm());
+    }
     for (int c = 0; c < 4; c += 2) {
         /* lanes 0-1: sub-blocks 2c and 2c+2; lanes 2-3: 2c+1 and 2c+3 */
         const int lo = pk(sm[2 * c], sm[2 * c + 2]), hi = pk(sm[2 * c + 1], sm[2 * c + 3]);
-        const __m512i st = _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi);
-        acc2(&acc_a, &acc_b, q4k_p(w, c, xb->x[c]), q4k_p(w, c + 1, xb->x[c + 1]), st);
+        u->st[c / 2] = _mm512_setr_epi32(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi);
     }
     const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
-    const __m256i mm = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(m8, m8)),
-                                               _mm_unpackhi_epi16(m8, m8), 1);
-    *sumi = hsum_epi32(_mm256_madd_epi16(bsums, mm));
+    u->mm = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(m8, m8)), _mm_unpackhi_epi16(m8, m8), 1);
+    u->d = _cvtsh_ss(w->d);
+    u->dmin = _cvtsh_ss(w->dmin);
+}
+
+/* The reference's aux lanes of one block against one activation block,
+ * and in *sumi the mins' integer sum sum_j bsums[j] * m[j/2]. */
+INLINE AVX512 __m256i q4k_aux(const q4k_w *u, const xblock *xb, __m256i bsums, int32_t *sumi) {
+    __m512i acc_a = _mm512_setzero_si512(), acc_b = _mm512_setzero_si512();
+    acc2(&acc_a, &acc_b, _mm512_maddubs_epi16(u->v[0], xb->x[0]), _mm512_maddubs_epi16(u->v[1], xb->x[1]), u->st[0]);
+    acc2(&acc_a, &acc_b, _mm512_maddubs_epi16(u->v[2], xb->x[2]), _mm512_maddubs_epi16(u->v[3], xb->x[3]), u->st[1]);
+    *sumi = hsum_epi32(_mm256_madd_epi16(bsums, u->mm));
     return lanes8(acc_a, acc_b);
+}
+
+/* sums (8 lanes) and sumf of one weight row and one activation row, one
+ * more block: the reference's float steps. */
+INLINE AVX512 void q4k_step(const q4k_w *u, const tk_block_q8_K *x, const xblock *xb, __m256 *sums, float *sumf) {
+    int32_t sumi;
+    const __m256i aux = q4k_aux(u, xb, _mm256_loadu_si256((const __m256i *)x->bsums), &sumi);
+    const float d = u->d * x->d;
+    *sums = _mm256_add_ps(*sums, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(aux)));
+    const float dmin = u->dmin * x->d;
+    *sumf -= dmin * (float)sumi;
 }
 
 INLINE AVX512 void q4k_dot(int K, int64_t n, const char *w, size_t stride, const tk_block_q8_K *x, float *out) {
@@ -126,15 +150,10 @@ INLINE AVX512 void q4k_dot(int K, int64_t n, const char *w, size_t stride, const
     for (int64_t i = 0; i < nb; i++) {
         xblock xb;
         xprep(0, x + i, &xb);
-        const __m256i bs = _mm256_loadu_si256((const __m256i *)x[i].bsums);
         for (int r = 0; r < K; r++) {
-            const tk_block_q4_K *b = (const tk_block_q4_K *)(w + (size_t)r * stride) + i;
-            int32_t sumi;
-            const __m256i aux = q4k_block(b, &xb, bs, &sumi);
-            const float d = _cvtsh_ss(b->d) * x[i].d;
-            sums[r] = _mm256_add_ps(sums[r], _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(aux)));
-            const float dmin = _cvtsh_ss(b->dmin) * x[i].d;
-            sumf[r] -= dmin * (float)sumi;
+            q4k_w u;
+            q4k_unpack((const tk_block_q4_K *)(w + (size_t)r * stride) + i, &u);
+            q4k_step(&u, x + i, &xb, &sums[r], &sumf[r]);
         }
     }
     for (int r = 0; r < K; r++) out[r] = add_lanes(sumf[r], sums[r]);
@@ -142,14 +161,13 @@ INLINE AVX512 void q4k_dot(int K, int64_t n, const char *w, size_t stride, const
 
 /* ---- Q6_K ----------------------------------------------------------------- */
 
-/* 64 unsigned 6-bit values (0..63), permuted, times x, minus 32 x: P. */
-INLINE AVX512 __m512i q6k_p(__m512i v, __m512i x, __m512i x32) {
-    return _mm512_sub_epi16(_mm512_maddubs_epi16(_mm512_shuffle_epi8(v, pair_perm()), x), x32);
-}
+/* A weight block unpacked: 4 vectors of 64 unsigned 6-bit values (0..63),
+ * permuted (v[2h]: elements 128h .. +63, v[2h+1]: 128h+64 .. +127), the
+ * scale pairs of each half, the f16 scale. */
+typedef struct { __m512i v[4], st[2]; float d; } q6k_w;
 
-INLINE AVX512 __m256i q6k_block(const tk_block_q6_K *w, const xblock *xb) {
+INLINE AVX512 void q6k_unpack(const tk_block_q6_K *w, q6k_w *u) {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-    __m512i acc_a = _mm512_setzero_si512(), acc_b = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
         const __m512i l = _mm512_loadu_si512((const void *)(w->ql + 64 * h));
         const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w->qh + 32 * h)));
@@ -158,33 +176,45 @@ INLINE AVX512 __m256i q6k_block(const tk_block_q6_K *w, const xblock *xb) {
          * crosses into a neighbouring byte is masked off) */
         const __m512i h01 = _mm512_and_si512(_mm512_sllv_epi64(qh, _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2)), m30);
         const __m512i h23 = _mm512_and_si512(_mm512_srlv_epi64(qh, _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2)), m30);
-        const __m512i v01 = _mm512_or_si512(_mm512_and_si512(l, m4), h01);
-        const __m512i v23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), h23);
-        /* lane j of v01 is sub-block 8h+j (16 elements), of v23 8h+4+j */
+        u->v[2 * h] = _mm512_shuffle_epi8(_mm512_or_si512(_mm512_and_si512(l, m4), h01), pair_perm());
+        u->v[2 * h + 1] =
+            _mm512_shuffle_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), h23), pair_perm());
+        /* lane j of v[2h] is sub-block 8h+j (16 elements), of v[2h+1] 8h+4+j */
         const int8_t *s = w->scales + 8 * h;
         const int a = pk(s[0], s[4]), b = pk(s[1], s[5]), c = pk(s[2], s[6]), d = pk(s[3], s[7]);
-        const __m512i st = _mm512_setr_epi32(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d);
-        acc2(&acc_a, &acc_b, q6k_p(v01, xb->x[2 * h], xb->x32[2 * h]), q6k_p(v23, xb->x[2 * h + 1], xb->x32[2 * h + 1]),
-             st);
+        u->st[h] = _mm512_setr_epi32(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d);
     }
-    return lanes8(acc_a, acc_b);
+    u->d = _cvtsh_ss(w->d);
+}
+
+/* P of 64 elements: q x - 32 x per lane */
+INLINE AVX512 __m512i q6k_p(__m512i v, __m512i x, __m512i x32) { return _mm512_sub_epi16(_mm512_maddubs_epi16(v, x), x32); }
+
+INLINE AVX512 void q6k_step(const q6k_w *u, const tk_block_q8_K *x, const xblock *xb, __m256 *sums) {
+    __m512i acc_a = _mm512_setzero_si512(), acc_b = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++)
+        acc2(&acc_a, &acc_b, q6k_p(u->v[2 * h], xb->x[2 * h], xb->x32[2 * h]),
+             q6k_p(u->v[2 * h + 1], xb->x[2 * h + 1], xb->x32[2 * h + 1]), u->st[h]);
+    const __m256i aux = lanes8(acc_a, acc_b);
+    const float d = u->d * x->d;
+    *sums = _mm256_add_ps(*sums, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(aux)));
 }
 
 INLINE AVX512 void q6k_dot(int K, int64_t n, const char *w, size_t stride, const tk_block_q8_K *x, float *out) {
     const int64_t nb = n / TK_QK_K;
     __m256 sums[MAXR];
-    for (int r = 0; r < K; r++) sums[r] = _mm256_setzero_ps();
+    float sumf[MAXR];
+    for (int r = 0; r < K; r++) sums[r] = _mm256_setzero_ps(), sumf[r] = 0;
     for (int64_t i = 0; i < nb; i++) {
         xblock xb;
         xprep(1, x + i, &xb);
         for (int r = 0; r < K; r++) {
-            const tk_block_q6_K *b = (const tk_block_q6_K *)(w + (size_t)r * stride) + i;
-            const __m256i aux = q6k_block(b, &xb);
-            const float d = _cvtsh_ss(b->d) * x[i].d;
-            sums[r] = _mm256_add_ps(sums[r], _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(aux)));
+            q6k_w u;
+            q6k_unpack((const tk_block_q6_K *)(w + (size_t)r * stride) + i, &u);
+            q6k_step(&u, x + i, &xb, &sums[r]);
         }
     }
-    for (int r = 0; r < K; r++) out[r] = add_lanes(0.0f, sums[r]);
+    for (int r = 0; r < K; r++) out[r] = add_lanes(sumf[r], sums[r]);
 }
 
 #define K_KERNELS(type, dot)                                                                        \
@@ -202,6 +232,44 @@ INLINE AVX512 void q6k_dot(int K, int64_t n, const char *w, size_t stride, const
     }
 K_KERNELS(q4_K, q4k_dot)
 K_KERNELS(q6_K, q6k_dot)
+
+/* ---- GEMM (prefill) ---------------------------------------------------------
+ *
+ * dst[b * dst_stride + r] = vec_dot(W row r, xq row b) (gemm.h), with each
+ * weight block unpacked once for NC activation rows instead of once per
+ * activation row; per (row, activation row) the same steps in the same
+ * order as vec_dot, so the same bits. */
+#define NC 4
+
+#define K_GEMM(type, q6, W_T, UNPACK, STEP_ARGS)                                                         \
+    AVX512 void tk_gemm_##type##_avx512(const void *W, size_t wstride, int64_t cols, const void *xq,        \
+                                        size_t xstride, int n, float *dst, int64_t dst_stride, int64_t nrows) { \
+        const int64_t nb = cols / TK_QK_K;                                                                \
+        for (int64_t r = 0; r < nrows; r++) {                                                             \
+            const W_T##_blk *w = (const W_T##_blk *)((const char *)W + (size_t)r * wstride);            \
+            for (int b0 = 0; b0 < n; b0 += NC) {                                                          \
+                const int nc = n - b0 < NC ? n - b0 : NC;                                                 \
+                __m256 sums[NC];                                                                          \
+                float sumf[NC];                                                                           \
+                for (int c = 0; c < NC; c++) sums[c] = _mm256_setzero_ps(), sumf[c] = 0;                  \
+                for (int64_t i = 0; i < nb; i++) {                                                        \
+                    W_T u;                                                                                \
+                    UNPACK(w + i, &u);                                                                    \
+                    for (int c = 0; c < nc; c++) {                                                        \
+                        const tk_block_q8_K *x = (const tk_block_q8_K *)((const char *)xq + (size_t)(b0 + c) * xstride) + i; \
+                        xblock xb;                                                                        \
+                        xprep(q6, x, &xb);                                                                \
+                        STEP_ARGS;                                                                        \
+                    }                                                                                     \
+                }                                                                                         \
+                for (int c = 0; c < nc; c++) dst[(size_t)(b0 + c) * (size_t)dst_stride + (size_t)r] = add_lanes(sumf[c], sums[c]); \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+typedef tk_block_q4_K q4k_w_blk;
+typedef tk_block_q6_K q6k_w_blk;
+K_GEMM(q4_K, 0, q4k_w, q4k_unpack, q4k_step(&u, x, &xb, &sums[c], &sumf[c]))
+K_GEMM(q6_K, 1, q6k_w, q6k_unpack, q6k_step(&u, x, &xb, &sums[c]))
 
 #else
 typedef int tk_simd_avx512_k_empty; /* ISO C wants a translation unit to declare something */

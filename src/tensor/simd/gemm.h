@@ -11,6 +11,8 @@
  *   Q8_0 / Q4_0 (avx512vnni): bit-identical to the dtype table's vec_dot
  *     (exact int32 block sums, the reference's float scaling, blocks added
  *     in order), so prefill and decode give the same logits.
+ *   Q4_K / Q6_K (avx2, avx512: simd/avx2_k.c, avx512_k.c): each weight block unpacked once
+ *     for 4 activation rows, then vec_dot's steps: bit-identical to it.
  *   F32 / F16 / BF16 (avx512; BF16 also avx512bf16): float FMA
  *     accumulation, within 1e-5 of the reference relative to sum |w x|. */
 #ifndef TK_TENSOR_SIMD_GEMM_H
@@ -32,6 +34,14 @@ void tk_gemm_q8_0_packed_avx512vnni(const void *W, size_t wstride, int64_t cols,
                                     float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_q4_0_packed_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                                     float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_q4_K_avx2(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                       float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_q6_K_avx2(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                       float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_q4_K_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                         float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_q6_K_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                         float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_f32_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                         float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_f16_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
