@@ -144,8 +144,9 @@ static int set_hparams(tk_hf *h, const cJSON *c, tk_error *e) {
 #define KEY(s) (snprintf(k, sizeof k, "%s." s, arch), k)
 #define TRY(x) if ((rc = (x))) return rc
     TRY(tk_gguf_writer_set_str(w, "general.architecture", arch, e));
-    const char *b = strrchr(h->dir, '/');
-    b = b && b[1] ? b + 1 : h->dir;
+    char real[PATH_MAX]; /* the folder's name, also for "." */
+    const char *b = realpath(h->dir, real) ? real : h->dir, *sl = strrchr(b, '/');
+    b = sl && sl[1] ? sl + 1 : b;
     TRY(tk_gguf_writer_set_str(w, "general.name", b, e));
     if (h->arch == ARCH_GPT2) {
         TRY(cfg_int(c, "n_layer", -1, 1, 4096, &n_layer, e));
