@@ -46,12 +46,12 @@ int cmd_quantize(int argc, char **argv) {
         }
     }
     if (npos < 3) {
-        fprintf(stderr, "tick quantize: usage: tick quantize IN.gguf OUT.gguf TYPE (TYPE: f32, f16, bf16, q8_0, q4_0)\n");
+        fprintf(stderr, "tick quantize: usage: tick quantize IN.gguf OUT.gguf TYPE (TYPE: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)\n");
         return 2;
     }
     int type = tk_quantize_type_from_name(pos[2]);
     if (type < 0) {
-        fprintf(stderr, "tick quantize: unknown type '%s' (supported: f32, f16, bf16, q8_0, q4_0)\n", pos[2]);
+        fprintf(stderr, "tick quantize: unknown type '%s' (supported: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)\n", pos[2]);
         return 2;
     }
     tk_quantize_opts o = {.type = type, .n_threads = threads, .progress = progress, .ctx = NULL};

@@ -23,7 +23,7 @@ static const char *USAGE =
     "  clock     the flags of run, plus [--json] [--tick N]: where the time of every tick\n"
     "            went, per stage, op kind and layer, against the machine's limits;\n"
     "            --tick N: tick N in detail (tick 0: the prompt, run as one burst)\n"
-    "  bench     -m MODEL [-p N] [-n N] [-t N[,N...]] [-r REPS] [--json] [--clock]\n"
+    "  bench     -m MODEL [-p N] [-n N] [-t N[,N...]] [-r REPS] [--seqs S[,S...]] [--json] [--clock]\n"
     "            prompt processing (ppN) and generation (tgN) tok/s, median and range\n"
     "            of REPS runs (default -p 128 -n 64 -r 5) at each thread count,\n"
     "            GB/s against the read bandwidth\n"
@@ -38,8 +38,8 @@ static const char *USAGE =
     "  graph     -m MODEL [-z TOKENIZER] [--format mermaid|dot]\n"
     "            the computation graph one tick runs (layer 0 in full, FLOPs, bytes)\n"
     "  quantize  IN.gguf OUT.gguf TYPE [-t N]\n"
-    "            convert every weight matrix to TYPE (f32, f16, bf16, q8_0, q4_0),\n"
-    "            norms stay F32; like llama-quantize --pure\n"
+    "            convert every weight matrix to TYPE (f32, f16, bf16, q8_0, q4_0,\n"
+    "            q4_k, q6_k), norms stay F32; like llama-quantize --pure\n"
     "  convert   HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0] [-t N]\n"
     "            a Hugging Face folder (config.json, safetensors, tokenizer.json) as the\n"
     "            GGUF llama.cpp's converter writes; MODEL can also be such a folder\n"
@@ -108,6 +108,7 @@ int cmd_inspect(int argc, char **argv) {
     cli_opts o;
     int rc = cli_parse(argc, argv, 2, F_MODEL, "inspect", &o);
     if (rc) return rc;
+    o.no_repack = 1; /* nothing runs: the file's layout is all it shows */
     tk_model *m = cli_load(&o);
     if (!m) return 1;
     const tk_model_info *I = tk_model_info_of(m);

@@ -609,6 +609,115 @@ static void test_quant_vec_dot_raw(void) {
     T_CHECK(mism == 0, "%d raw-block dot products differ from ggml's order", mism);
 }
 
+/* ---- K-quants ------------------------------------------------------------- */
+
+/* Q8_K: each value within half a step of the input, bsums the sums of
+ * each 16 quants, qs in [-127, 127], the largest |x| at +-127. */
+static void test_q8_K_roundtrip(void) {
+    const int64_t n = 1024;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    tk_block_q8_K *q = malloc((size_t)tk_dtype_row_bytes(TK_Q8_K, n));
+    for (int rep = 0; rep < 6; rep++) {
+        fill_row(x, n, rep % 3);
+        traits(TK_Q8_K)->from_float(x, q, n);
+        traits(TK_Q8_K)->to_float(q, y, n);
+        for (int64_t b = 0; b < n / 256; b++) {
+            float amax = 0;
+            int top = 0;
+            for (int j = 0; j < 256; j++) amax = fmaxf(amax, fabsf(x[b * 256 + j]));
+            for (int j = 0; j < 256; j++) {
+                T_CHECK(q[b].qs[j] >= -127 && q[b].qs[j] <= 127, "qs %d", q[b].qs[j]);
+                T_CHECK(fabsf(y[b * 256 + j] - x[b * 256 + j]) <= fabsf(q[b].d) * 0.5001f, "block %lld [%d]: %g vs %g",
+                        (long long)b, j, (double)y[b * 256 + j], (double)x[b * 256 + j]);
+                top |= abs(q[b].qs[j]) == 127;
+            }
+            T_CHECK(amax == 0 ? q[b].d == 0 : top, "block %lld: no quant at 127", (long long)b);
+            for (int j = 0; j < 16; j++) {
+                int sum = 0;
+                for (int k = 0; k < 16; k++) sum += q[b].qs[16 * j + k];
+                T_CHECK(q[b].bsums[j] == sum, "bsums[%d] %d, sum %d", j, q[b].bsums[j], sum);
+            }
+        }
+    }
+    free(x), free(y), free(q);
+}
+
+/* Hostile floats (inf, NaN, huge, subnormal) through the K quantizers: no
+ * crash or undefined behaviour (run under make sanitize), and the
+ * finite-scale blocks of a row with a non-finite one are unaffected. */
+static void test_kquant_special(void) {
+    static const uint32_t bits[] = {0x7f800000, 0xff800000, 0x7fc00000, 0x7f7fffff, 0xff7fffff, 0x00000001, 0x80000000};
+    const int64_t n = 512;
+    float *x = malloc(n * sizeof *x);
+    unsigned char *q = malloc(1024), *r = malloc(1024);
+    static const int types[] = {TK_Q4_K, TK_Q6_K, TK_Q8_K};
+    for (size_t b = 0; b < sizeof bits / sizeof *bits; b++) {
+        for (int64_t i = 0; i < n; i++) x[i] = rnd_normal();
+        for (int k = 0; k < 3; k++) {
+            float v;
+            memcpy(&v, &bits[b], 4);
+            x[k * 37] = v;
+            for (int t = 0; t < 3; t++) {
+                const tk_dtype_traits *tr = traits(types[t]);
+                tr->from_float(x, q, n);
+                tr->from_float(x + 256, r, 256); /* the second block alone */
+                T_CHECK(memcmp(q + tr->bytes, r, (size_t)tr->bytes) == 0, "%s: block 2 depends on block 1", tr->name);
+                float y[512];
+                tr->to_float(q, y, n);
+            }
+        }
+    }
+    free(x), free(q), free(r);
+}
+
+/* Q4_K / Q6_K . Q8_K against the exact dot product of the dequantized
+ * rows: the kernel's float steps are the scaling of each block's 8 lane
+ * sums and of the mins' sum, and the running sums (8 lanes across blocks),
+ * each rounded once; the bound is relative to the sizes of those terms
+ * (for Q4_K the mins part -dmin*m*x is as large as the rest: it is
+ * measured by dequantizing a copy with d = 0). */
+static void test_kquant_vec_dot(void) {
+    static const int64_t ns[] = {256, 512, 4096};
+    static const int wtypes[] = {TK_Q4_K, TK_Q6_K};
+    for (int wt = 0; wt < 2; wt++) {
+        const tk_dtype_traits *tw = traits(wtypes[wt]), *tx = traits(TK_Q8_K);
+        T_CHECK(tw->vec_dot_type == TK_Q8_K, "%s meets Q8_K", tw->name);
+        for (size_t k = 0; k < 3; k++) {
+            for (int rep = 0; rep < 4; rep++) {
+                int64_t n = ns[k];
+                float *w = malloc((size_t)n * sizeof *w), *x = malloc((size_t)n * sizeof *x);
+                float *wd = malloc((size_t)n * sizeof *wd), *xd = malloc((size_t)n * sizeof *xd);
+                float *md = malloc((size_t)n * sizeof *md);
+                size_t wb = (size_t)tk_dtype_row_bytes(wtypes[wt], n);
+                unsigned char *wq = malloc(wb), *wm = malloc(wb);
+                void *xq = malloc((size_t)tk_dtype_row_bytes(TK_Q8_K, n));
+                fill_row(w, n, rep % 3);
+                fill_row(x, n, (rep + 1) % 3);
+                tw->from_float(w, wq, n);
+                tx->from_float(x, xq, n);
+                tw->to_float(wq, wd, n);
+                tx->to_float(xq, xd, n);
+                memcpy(wm, wq, wb);
+                for (int64_t b = 0; b < n / 256; b++) {
+                    if (wtypes[wt] == TK_Q4_K) ((tk_block_q4_K *)wm)[b].d = 0;
+                    else ((tk_block_q6_K *)wm)[b].d = 0;
+                }
+                tw->to_float(wm, md, n); /* -dmin*m per element (Q4_K), 0 (Q6_K) */
+                double ref = 0, mag = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    ref += (double)wd[i] * xd[i];
+                    mag += fabs((double)wd[i] * xd[i]) + 2 * fabs((double)md[i] * xd[i]);
+                }
+                float got = tw->vec_dot(n, wq, xq);
+                double tol = (double)(n / 256 + 16) * 0x1p-24 * mag + 1e-30;
+                T_CHECK(fabs(got - ref) <= tol, "%s n=%lld rep %d: %.9g vs %.9g (tol %.3g)", tw->name, (long long)n, rep,
+                        (double)got, ref, tol);
+                free(w), free(x), free(wd), free(xd), free(md), free(wq), free(wm), free(xq);
+            }
+        }
+    }
+}
+
 /* ---- golden: tiny256 ----------------------------------------------------- */
 
 #define DEQUANT_JSON "golden/tiny256.dequant.json"
@@ -740,15 +849,16 @@ static void test_golden_dequant(void) {
     if (total == 0 && t_cur_fail_ == 0) T_SKIP("tiny256 GGUF fixtures absent under ../shared/models/golden-tiny256");
 }
 
-/* Q4_K and Q6_K are in the fixture but have no kernels yet (a later
- * issue): skipped explicitly; this test turns itself on once they exist. */
+/* Q4_K and Q6_K (dtype_k.c): every value bit-exact, as for the others. */
 static void test_golden_dequant_kquants(void) {
     const tk_dtype_traits *a = tk_dtype_get(TK_Q4_K), *b = tk_dtype_get(TK_Q6_K);
-    if (!a || !a->to_float || !b || !b->to_float) T_SKIP("Q4_K/Q6_K dequantization not implemented yet (later issue)");
+    T_CHECK(a && a->to_float && b && b->to_float, "Q4_K/Q6_K have no to_float");
     cJSON *j = load_dequant_json();
     if (!j) T_SKIP("fixture ../shared/" DEQUANT_JSON " absent or its SHA-256 differs");
     cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "tensors");
-    int c = check_dequant_type(types, "q4_k") + check_dequant_type(types, "q6_k");
+    int c4 = check_dequant_type(types, "q4_k"), c6 = check_dequant_type(types, "q6_k"), c = c4 + c6;
+    if (c4) printf("  dequant q4_k: %d tensors match\n", c4);
+    if (c6) printf("  dequant q6_k: %d tensors match\n", c6);
     cJSON_Delete(j);
     if (c == 0 && t_cur_fail_ == 0) T_SKIP("tiny256 K-quant fixtures absent");
 }
@@ -760,9 +870,9 @@ static void test_golden_quantize(void) {
     tk_gguf *src = open_tiny256("f32");
     if (!src) T_SKIP("fixture ../shared/models/golden-tiny256/tiny256-f32.gguf absent or its SHA-256 differs");
     static const struct { const char *key; int type; } tg[] = {
-        {"f16", TK_F16}, {"bf16", TK_BF16}, {"q8_0", TK_Q8_0}, {"q4_0", TK_Q4_0}};
+        {"f16", TK_F16}, {"bf16", TK_BF16}, {"q8_0", TK_Q8_0}, {"q4_0", TK_Q4_0}, {"q4_k", TK_Q4_K}, {"q6_k", TK_Q6_K}};
     int files = 0;
-    for (int k = 0; k < 4; k++) {
+    for (size_t k = 0; k < sizeof tg / sizeof tg[0]; k++) {
         tk_gguf *dst = open_tiny256(tg[k].key);
         if (!dst) continue;
         files++;
@@ -822,6 +932,9 @@ int main(void) {
     T_RUN(test_quant_spec);
     T_RUN(test_quant_vec_dot);
     T_RUN(test_quant_vec_dot_raw);
+    T_RUN(test_q8_K_roundtrip);
+    T_RUN(test_kquant_vec_dot);
+    T_RUN(test_kquant_special);
     T_RUN(test_golden_dequant);
     T_RUN(test_golden_dequant_kquants);
     T_RUN(test_golden_quantize);

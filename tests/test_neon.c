@@ -10,7 +10,7 @@
  *  - vec_dot of F32 / F16 / BF16: within 1e-5 of the reference relative to
  *    sum |w_i x_i| on random rows of n = 1 ... 11008; bit-exact where every
  *    partial sum is exact (small integers)
- *  - vec_dot of Q8_0 / Q4_0: bit-identical to the reference always, on
+ *  - vec_dot of Q8_0 / Q4_0 / Q4_K / Q6_K: bit-identical to the reference always, on
  *    random rows and on rows of unit scales with bytes over all of int8
  *    (activations too: the NEON sums are exact even for -128)
  *  - vec_dot_rows: each row bit-identical to vec_dot of the same level
@@ -54,10 +54,18 @@ static uint32_t fbits(float f) {
     return u;
 }
 
-static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0};
+static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0, TK_Q4_K, TK_Q6_K};
 #define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
-static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0; }
+static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0 || type == TK_Q4_K || type == TK_Q6_K; }
+/* n fits the type's blocks (K-quants: 256; the lists mix both) */
+static int fits(int type, int64_t n) { return n % tk_dtype_get(type)->block == 0; }
+/* Where an activation row starts in its buffer: misaligned for 32 bytes,
+ * aligned for its elements (Q8_K: its float scale, 4 bytes). */
+static size_t x_offset(int type) {
+    int xt = tk_dtype_get(type)->vec_dot_type;
+    return xt == TK_Q8_K ? 4 : xt == TK_F32 ? 12 : 6;
+}
 
 /* The ARM levels this CPU runs; 0 of them off aarch64. */
 static int arm_levels(int *lv) {
@@ -127,7 +135,7 @@ static void test_tables(void) {
                     "%s at %s: the table disagrees with the scalar one", s->name, tk_isa_name(isa));
 #if defined(__aarch64__)
             /* neon-dotprod falls back to neon, never to an x86-64 table */
-            if (isa == TK_ISA_NEON_DOTPROD && (type == TK_F32 || type == TK_F16 || type == TK_BF16))
+            if (isa == TK_ISA_NEON_DOTPROD && (type == TK_F32 || type == TK_F16 || type == TK_BF16 || type == TK_Q4_K || type == TK_Q6_K))
                 T_CHECK(t == tk_dtype_get_isa(type, TK_ISA_NEON), "%s at neon-dotprod is not neon's", s->name);
 #else
             T_CHECK(t == s, "%s at %s off aarch64 is not the scalar entry", s->name, tk_isa_name(isa));
@@ -184,7 +192,25 @@ static void gen_rows(uint64_t *st, int type, gen_kind g, void *w, void *x, int64
     }
     encode(type, wf, w, n);
     encode(t->vec_dot_type, xf, x, n);
-    if (g == GEN_UNIT || g == GEN_WIDE) {
+    if ((g == GEN_UNIT || g == GEN_WIDE) && t->block == TK_QK_K) {
+        /* K-quants: any weight bytes, any activation bytes (-128 too) with
+         * their true bsums; scales 1.0 (GEN_UNIT) or random (GEN_WIDE) */
+        unsigned char *wb = w;
+        for (size_t i = 0; i < (size_t)tk_dtype_row_bytes(type, n); i++) wb[i] = (unsigned char)(rnd64(st) & 0xff);
+        for (int64_t b = 0; b < n / TK_QK_K; b++) {
+            uint16_t d = g == GEN_UNIT ? 0x3c00 : (uint16_t)((0x1c00 + rnd64(st) % 0x3c00) | (rnd64(st) & 0x8000));
+            if (type == TK_Q4_K) ((tk_block_q4_K *)w)[b].d = d, ((tk_block_q4_K *)w)[b].dmin = g == GEN_UNIT ? 0x3c00 : d ^ 0x400;
+            else ((tk_block_q6_K *)w)[b].d = d;
+            tk_block_q8_K *xb = (tk_block_q8_K *)x + b;
+            xb->d = g == GEN_UNIT ? 1.0f : (float)ldexp(1.0 + (double)(rnd64(st) % 1000) / 1000.0, (int)(rnd64(st) % 16) - 8);
+            for (int j = 0; j < TK_QK_K; j++) xb->qs[j] = (int8_t)(rnd64(st) & 0xff);
+            for (int j = 0; j < 16; j++) {
+                int sum = 0;
+                for (int k = 0; k < 16; k++) sum += xb->qs[16 * j + k];
+                xb->bsums[j] = (int16_t)sum;
+            }
+        }
+    } else if (g == GEN_UNIT || g == GEN_WIDE) {
         for (int64_t b = 0; b < n / 32; b++) {
             tk_block_q8_0 *xb = (tk_block_q8_0 *)x + b;
             xb->d = 0x3c00;
@@ -225,7 +251,7 @@ static void check_dot(uint64_t *st, int type, int isa, gen_kind g, int64_t n, do
     const tk_dtype_traits *s = tk_dtype_get(type), *v = tk_dtype_get_isa(type, isa);
     size_t wb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
     size_t align = type == TK_F32 ? 4 : 2;
-    buf w = buf_new(wb, align), x = buf_new(xb, 3 * align);
+    buf w = buf_new(wb, align), x = buf_new(xb, x_offset(type));
     gen_rows(st, type, g, w.p, x.p, n);
     float ref = s->vec_dot(n, w.p, x.p), got = v->vec_dot(n, w.p, x.p);
     if (g != GEN_NORMAL || is_quant(type)) {
@@ -244,7 +270,7 @@ static void check_dot(uint64_t *st, int type, int isa, gen_kind g, int64_t n, do
 static void test_vec_dot(void) {
     int lv[2], nl = arm_levels(lv);
     if (!nl) T_SKIP("no ARM level on this CPU (make check-arm runs this under qemu-aarch64)");
-    static const int64_t quant_n[] = {32, 64, 96, 128, 160, 224, 256, 352, 416, 4096, 4128, 11008};
+    static const int64_t quant_n[] = {32, 64, 96, 128, 160, 224, 256, 352, 416, 512, 1280, 4096, 4128, 11008};
     static const int64_t float_n[] = {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 100, 256, 1001, 4096, 4097, 11008};
     uint64_t st = 0x243f6a8885a308d3ull;
     for (int l = 0; l < nl; l++) {
@@ -254,6 +280,7 @@ static void test_vec_dot(void) {
             int nn = is_quant(type) ? (int)(sizeof quant_n / sizeof *quant_n) : (int)(sizeof float_n / sizeof *float_n);
             double worst = 0;
             for (int k = 0; k < nn; k++) {
+                if (!fits(type, ns[k])) continue;
                 for (int rep = 0; rep < 4; rep++) check_dot(&st, type, lv[l], GEN_NORMAL, ns[k], &worst);
                 check_dot(&st, type, lv[l], is_quant(type) ? GEN_UNIT : GEN_INT, ns[k], &worst);
                 if (is_quant(type))
@@ -267,7 +294,7 @@ static void test_vec_dot(void) {
 static void test_vec_dot_rows(void) {
     int lv[2], nl = arm_levels(lv);
     if (!nl) T_SKIP("no ARM level on this CPU");
-    static const int64_t ns[] = {32, 96, 256, 1056};
+    static const int64_t ns[] = {32, 96, 256, 1056, 1280};
     uint64_t st = 0x13198a2e03707344ull;
     for (int l = 0; l < nl; l++) {
         int isa = lv[l];
@@ -277,11 +304,12 @@ static void test_vec_dot_rows(void) {
             T_CHECK(t->vec_dot_rows != NULL, "%s at %s has no rows kernel", t->name, tk_isa_name(isa));
             if (!t->vec_dot_rows) continue;
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+                if (!fits(type, ns[k])) continue;
                 int64_t n = ns[k] + (is_quant(type) ? 0 : 3);
                 size_t rb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
                 for (int pad = 0; pad <= 4; pad += 4) {
                     size_t stride = rb + (size_t)pad, align = type == TK_F32 ? 4 : 2;
-                    buf w = buf_new(stride * 9, align), x = buf_new(xb, 3 * align);
+                    buf w = buf_new(stride * 9, align), x = buf_new(xb, x_offset(type));
                     float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
                     for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal(&st);
                     encode(s->vec_dot_type, xf, x.p, n);
@@ -466,7 +494,8 @@ static void test_models(void) {
     if (!nl) T_SKIP("no ARM level on this CPU");
     static const char *files[] = {"models/stories260K.gguf", "models/golden-tiny256/tiny256-f32.gguf",
                                   "models/golden-tiny256/tiny256-f16.gguf", "models/golden-tiny256/tiny256-bf16.gguf",
-                                  "models/golden-tiny256/tiny256-q8_0.gguf", "models/golden-tiny256/tiny256-q4_0.gguf"};
+                                  "models/golden-tiny256/tiny256-q8_0.gguf", "models/golden-tiny256/tiny256-q4_0.gguf",
+                                  "models/golden-tiny256/tiny256-q4_k.gguf", "models/golden-tiny256/tiny256-q6_k.gguf"};
     enum { POS = 8, GREEDY = 24 };
     int ran = 0;
     for (size_t f = 0; f < sizeof files / sizeof *files; f++) {

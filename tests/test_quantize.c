@@ -117,6 +117,8 @@ static void test_quantize_matches_llamacpp(void) {
         {"bf16", "8ed47d604982c124facff31282303b8b5de4234e5dc8f3cb9675c64cc2ab91b7"},
         {"q8_0", "41253032aa6542a14ad8efa9f48fe546a0eead839b5f7fbb1cdb213a8459ac77"},
         {"q4_0", "407070089cbf4844703f8198858b244a9e81f60cdbc8fd9d65b0afc744532be2"},
+        {"q4_k", "04ffc324410a12a08314ff2983b8777d6d1213d0f65cae4bc6c1d2d0869cc99b"},
+        {"q6_k", "4edfae5acf50c335f48a32b42760d3fc4e6dc815e78d8a0daa4cc3554dc3c0ac"},
     };
     char in[1024];
     const char *p = t_shared(TINY "tiny256-f32.gguf", F32_SHA);
@@ -283,18 +285,20 @@ static void test_quantize_rules_and_round_trip(void) {
 
 static void test_quantize_errors(void) {
     tk_error e = {0};
-    tk_quantize_opts o = {.type = TK_Q4_K};
-    T_CHECK(tk_quantize_file("x", "y", &o, NULL, &e) == TK_EINVAL && strstr(e.msg, "Q4_K"), "Q4_K target: %s", e.msg);
+    tk_quantize_opts o = {.type = TK_Q5_K};
+    T_CHECK(tk_quantize_file("x", "y", &o, NULL, &e) == TK_EINVAL && strstr(e.msg, "Q5_K"), "Q5_K target: %s", e.msg);
     o.type = TK_Q8_0;
     const char *out = tmp("never.gguf");
     T_CHECK(tk_quantize_file(tmp("absent.gguf"), out, &o, NULL, &e) == TK_EIO && strstr(e.msg, "absent.gguf"),
             "absent input: %s", e.msg);
     T_CHECK(!exists(out), "an output was written for an absent input");
     T_CHECK(tk_quantize_type_from_name("Q8_0") == TK_Q8_0 && tk_quantize_type_from_name("bf16") == TK_BF16 &&
-                tk_quantize_type_from_name("q4_k") == -1 && tk_quantize_type_from_name("i8") == -1,
+                tk_quantize_type_from_name("q4_k") == TK_Q4_K && tk_quantize_type_from_name("Q6_K") == TK_Q6_K &&
+                tk_quantize_type_from_name("q5_k") == -1 && tk_quantize_type_from_name("q8_k") == -1 &&
+                tk_quantize_type_from_name("i8") == -1,
             "type names");
     T_CHECK(tk_ftype_of(TK_F32) == 0 && tk_ftype_of(TK_F16) == 1 && tk_ftype_of(TK_Q4_0) == 2 && tk_ftype_of(TK_Q8_0) == 7 &&
-                tk_ftype_of(TK_BF16) == 32,
+                tk_ftype_of(TK_BF16) == 32 && tk_ftype_of(TK_Q4_K) == 15 && tk_ftype_of(TK_Q6_K) == 18,
             "LLAMA_FTYPE values");
 }
 
@@ -661,6 +665,50 @@ static void test_synth_vocab_padding(void) {
     remove(novocab);
 }
 
+/* arch qwen2: qwen2.* keys, random (not all-ones) Q/K/V biases, and the
+ * file runs */
+static void test_synth_qwen2(void) {
+    char vocab[1024];
+    const char *p = t_shared(S260, S260_SHA);
+    if (!p) T_SKIP("%s is absent or altered", S260);
+    snprintf(vocab, sizeof vocab, "%s", p);
+    tk_synth_opts o = {.type = TK_F32, .vocab_path = vocab, .seed = 3};
+    tk_error e = {0};
+    T_CHECK(tk_synth_shape_named("qwen2-0.5b", &o.shape, &e) == TK_OK, "%s", e.msg);
+    tk_synth_shape *s = &o.shape;
+    s->n_embd = 64, s->n_layer = 2, s->n_head = 4, s->n_head_kv = 2, s->n_ff = 96, s->n_vocab = 0, s->n_ctx = 64;
+    tk_synth_stats st;
+    const char *out = tmp("qwen2.gguf");
+    T_CHECK(tk_synth_write(&o, out, &st, &e) == TK_OK, "synth: %s", e.msg);
+    T_CHECK(st.n_tensors == 2 + 2 * 12, "tensors %d", st.n_tensors);
+    tk_gguf *g = NULL;
+    if (tk_gguf_open(&g, out, &e) == TK_OK) {
+        const char *a;
+        uint64_t n;
+        float rb = 0;
+        T_CHECK(tk_gguf_get_str(g, "general.architecture", &a, &n, NULL) == TK_OK && n == 5 && !memcmp(a, "qwen2", 5), "arch");
+        T_CHECK(tk_gguf_get_f32(g, "qwen2.rope.freq_base", &rb, NULL) == TK_OK && rb == 1e6f, "rope base %g", rb);
+        const tk_gguf_tensor *b = tk_gguf_find_tensor(g, "blk.1.attn_k.bias");
+        T_CHECK(b && b->type == TK_F32 && b->n_dims == 1 && b->ne[0] == 32, "blk.1.attn_k.bias");
+        if (b) {
+            const float *v = b->data;
+            double ss = 0;
+            for (int i = 0; i < 32; i++) ss += (double)v[i] * v[i];
+            T_CHECK(ss > 32 * 1e-4 && ss < 32 * 1e-3, "bias values ~ N(0, 0.02): mean square %g", ss / 32);
+        }
+    } else {
+        T_CHECK(0, "read back: %s", e.msg);
+    }
+    tk_gguf_free(g);
+    int rs;
+    char args[1024];
+    snprintf(args, sizeof args, "run -m %s -p hello -n 4 --temp 0", out);
+    char *r = run_merged(args, &rs);
+    T_CHECK(rs == 0 && r && strstr(r, "generated: 4 tokens"), "run: exit %d: %s", rs, r);
+    free(r);
+    remove(out);
+}
+
 static void test_synth_shapes(void) {
     tk_synth_shape s;
     tk_error e = {0};
@@ -701,7 +749,7 @@ static void test_cli_errors(void) {
         {"synth --embd 64 --layers 1 --heads 3 --ffn 64 --ctx 8 -o OUT", "not a multiple of the head count", 2},
         {"synth stories15m -o OUT --vocab /nonexistent/v.gguf", "/nonexistent/v.gguf", 1},
         {"quantize", "usage", 2},
-        {"quantize a.gguf OUT q4_k", "unknown type 'q4_k'", 2},
+        {"quantize a.gguf OUT q5_k", "unknown type 'q5_k'", 2},
         {"quantize /nonexistent/in.gguf OUT q8_0", "/nonexistent/in.gguf", 1},
         {"quantize a b c d", "unexpected argument", 2},
     };
@@ -730,6 +778,7 @@ int main(void) {
     T_RUN(test_synth_stories15m);
     T_RUN(test_synth_every_type);
     T_RUN(test_synth_vocab_padding);
+    T_RUN(test_synth_qwen2);
     T_RUN(test_synth_shapes);
     T_RUN(test_cli_errors);
     return t_done();

@@ -9,9 +9,10 @@
  *    sum is exact (small integers). (The kernels that sum in double, as the
  *    reference, give its bits in practice: the worst error printed is 0;
  *    AVX-512's F32 / F16 sum in float: ~1e-7.)
- *  - vec_dot of Q8_0 / Q4_0: bit-identical to the reference always (exact
- *    int32 block sums, the reference's scaling and order of additions), on
- *    random rows and on rows of unit scales with weights over all of int8
+ *  - vec_dot of Q8_0 / Q4_0 / Q4_K / Q6_K: bit-identical to the reference
+ *    always (exact int32 block sums, or for K-quants the reference's 8
+ *    per-lane sums; the reference's scaling and order of additions), on
+ *    random rows and on rows of unit scales with weights over all bytes
  *  - vec_dot_rows: each row bit-identical to vec_dot, for 1 ... 47 rows
  *    (the 16-row quantized kernels, their partial last group), and for
  *    Q8_0 / Q4_0 to the scalar reference
@@ -61,10 +62,18 @@ static uint32_t fbits(float f) {
     return u;
 }
 
-static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0};
+static const int TYPES[] = {TK_F32, TK_F16, TK_BF16, TK_Q8_0, TK_Q4_0, TK_Q4_K, TK_Q6_K};
 #define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
-static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0; }
+static int is_quant(int type) { return type == TK_Q8_0 || type == TK_Q4_0 || type == TK_Q4_K || type == TK_Q6_K; }
+/* n fits the type's blocks (K-quants: 256; the lists mix both) */
+static int fits(int type, int64_t n) { return n % tk_dtype_get(type)->block == 0; }
+/* Where an activation row starts in its buffer: misaligned for 32 bytes,
+ * aligned for its elements (Q8_K: its float scale, 4 bytes). */
+static size_t x_offset(int type) {
+    int xt = tk_dtype_get(type)->vec_dot_type;
+    return xt == TK_Q8_K ? 4 : xt == TK_F32 ? 12 : 6;
+}
 
 /* Levels this CPU runs, above scalar. */
 /* A row of `type` (n elements) from floats: through the scalar reference
@@ -172,7 +181,25 @@ static void gen_rows(int type, gen_kind g, void *w, void *x, int64_t n) {
     }
     encode(type, wf, w, n);
     encode(t->vec_dot_type, xf, x, n);
-    if (g == GEN_UNIT) {
+    if (g == GEN_UNIT && t->block == TK_QK_K) {
+        /* K-quants: any weight bytes (every 6-bit scale and min, every
+         * quant), f16 scales 1.0; activations in [-127, 127] with scale
+         * 1.0 and their true bsums */
+        unsigned char *wb = w;
+        for (size_t i = 0; i < (size_t)tk_dtype_row_bytes(type, n); i++) wb[i] = (unsigned char)(rnd64() & 0xff);
+        for (int64_t b = 0; b < n / TK_QK_K; b++) {
+            if (type == TK_Q4_K) ((tk_block_q4_K *)w)[b].d = 0x3c00, ((tk_block_q4_K *)w)[b].dmin = 0x3c00;
+            else ((tk_block_q6_K *)w)[b].d = 0x3c00;
+            tk_block_q8_K *xb = (tk_block_q8_K *)x + b;
+            xb->d = 1.0f;
+            for (int j = 0; j < TK_QK_K; j++) xb->qs[j] = (int8_t)((int)(rnd64() % 255) - 127);
+            for (int j = 0; j < 16; j++) {
+                int sum = 0;
+                for (int k = 0; k < 16; k++) sum += xb->qs[16 * j + k];
+                xb->bsums[j] = (int16_t)sum;
+            }
+        }
+    } else if (g == GEN_UNIT) {
         /* any bytes with scale 1.0 (0x3c00): weights over all of int8 (Q8_0)
          * or 0..15 (Q4_0), activations in [-127, 127] as the quantizer gives */
         for (int64_t b = 0; b < n / 32; b++) {
@@ -197,7 +224,7 @@ static void check_dot(int type, int isa, gen_kind g, int64_t n, double *worst) {
     const tk_dtype_traits *s = tk_dtype_get(type), *v = tk_dtype_get_isa(type, isa);
     size_t wb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
     size_t align = type == TK_F32 ? 4 : 2;
-    buf w = buf_new(wb, align), x = buf_new(xb, 3 * align);
+    buf w = buf_new(wb, align), x = buf_new(xb, x_offset(type));
     gen_rows(type, g, w.p, x.p, n);
     float ref = s->vec_dot(n, w.p, x.p), got = v->vec_dot(n, w.p, x.p);
     int exact = g != GEN_NORMAL || is_quant(type);
@@ -215,7 +242,7 @@ static void check_dot(int type, int isa, gen_kind g, int64_t n, double *worst) {
 }
 
 static void test_vec_dot(void) {
-    static const int64_t quant_n[] = {32, 64, 96, 128, 160, 224, 256, 352, 416, 4096, 4128, 11008};
+    static const int64_t quant_n[] = {32, 64, 96, 128, 160, 224, 256, 352, 416, 512, 768, 1280, 4096, 4128, 11008};
     static const int64_t float_n[] = {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 100, 256, 1001, 4096, 4097, 11008};
     for (int isa = 1; isa < TK_ISA_COUNT; isa++) {
         if (!tk_isa_supported(isa)) continue; /* levels of other architectures */
@@ -225,6 +252,7 @@ static void test_vec_dot(void) {
             int nn = is_quant(type) ? (int)(sizeof quant_n / sizeof *quant_n) : (int)(sizeof float_n / sizeof *float_n);
             double worst = 0;
             for (int k = 0; k < nn; k++) {
+                if (!fits(type, ns[k])) continue;
                 for (int rep = 0; rep < 4; rep++) check_dot(type, isa, GEN_NORMAL, ns[k], &worst);
                 check_dot(type, isa, is_quant(type) ? GEN_UNIT : GEN_INT, ns[k], &worst);
             }
@@ -236,7 +264,7 @@ static void test_vec_dot(void) {
 /* Rows at a stride (the row's bytes, or more), 1..9 of them: each result
  * bit-identical to vec_dot of the same level. */
 static void test_vec_dot_rows(void) {
-    static const int64_t ns[] = {32, 96, 256, 1056};
+    static const int64_t ns[] = {32, 96, 256, 1056, 1280};
     for (int isa = 0; isa < TK_ISA_COUNT; isa++) {
         if (!tk_isa_supported(isa)) continue; /* levels of other architectures */
         for (int ti = 0; ti < NTYPES; ti++) {
@@ -247,12 +275,13 @@ static void test_vec_dot_rows(void) {
                 continue;
             }
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+                if (!fits(type, ns[k])) continue;
                 int64_t n = ns[k] + (is_quant(type) ? 0 : 3);
                 size_t rb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
                 for (int pad = 0; pad <= 4; pad += 4) {
                     size_t stride = rb + (size_t)pad;
                     size_t align = type == TK_F32 ? 4 : 2; /* elements stay aligned, blocks not */
-                    buf w = buf_new(stride * 9, align), x = buf_new(xb, 3 * align);
+                    buf w = buf_new(stride * 9, align), x = buf_new(xb, x_offset(type));
                     float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
                     for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal();
                     encode(s->vec_dot_type, xf, x.p, n);
@@ -291,10 +320,11 @@ static void test_vec_dot_rows_many(void) {
             const tk_dtype_traits *t = tk_dtype_get_isa(type, isa), *s = tk_dtype_get(type);
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
                 int64_t n = ns[k];
+                if (!fits(type, n)) continue;
                 size_t rb = (size_t)tk_dtype_row_bytes(type, n), xb = (size_t)tk_dtype_row_bytes(s->vec_dot_type, n);
                 size_t stride = rb + (k & 1 ? 4 : 0);
                 size_t align = type == TK_F32 ? 4 : 2;
-                buf w = buf_new(stride * MAXROWS, align), x = buf_new(xb, 3 * align);
+                buf w = buf_new(stride * MAXROWS, align), x = buf_new(xb, x_offset(type));
                 float *wf = malloc((size_t)n * sizeof *wf), *xf = malloc((size_t)n * sizeof *xf);
                 for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal();
                 encode(s->vec_dot_type, xf, x.p, n);
@@ -486,7 +516,8 @@ static float *run_model(const char *path, const char *isa, int n_pos, int32_t *g
 static void test_models_every_isa(void) {
     static const char *files[] = {"models/stories260K.gguf", "models/golden-tiny256/tiny256-f32.gguf",
                                   "models/golden-tiny256/tiny256-f16.gguf", "models/golden-tiny256/tiny256-bf16.gguf",
-                                  "models/golden-tiny256/tiny256-q8_0.gguf", "models/golden-tiny256/tiny256-q4_0.gguf"};
+                                  "models/golden-tiny256/tiny256-q8_0.gguf", "models/golden-tiny256/tiny256-q4_0.gguf",
+                                  "models/golden-tiny256/tiny256-q4_k.gguf", "models/golden-tiny256/tiny256-q6_k.gguf"};
     enum { POS = 8, GREEDY = 24 };
     int ran = 0;
     for (size_t f = 0; f < sizeof files / sizeof *files; f++) {

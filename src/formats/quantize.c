@@ -24,6 +24,8 @@ int tk_ftype_of(int type) {
     case TK_F16: return 1;
     case TK_Q4_0: return 2;
     case TK_Q8_0: return 7;
+    case TK_Q4_K: return 15; /* LLAMA_FTYPE_MOSTLY_Q4_K_M, as llama-quantize --pure writes */
+    case TK_Q6_K: return 18; /* LLAMA_FTYPE_MOSTLY_Q6_K */
     case TK_BF16: return 32;
     default: return -1;
     }

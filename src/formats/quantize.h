@@ -8,7 +8,7 @@
  *     token_embd.weight and output.weight included. Its rows are converted
  *     one at a time: to_float of the source type, then the target's
  *     reference quantizer (from_float, byte-identical with llama.cpp's for
- *     F16, BF16, Q8_0, Q4_0). A tensor already in the target type, or whose
+ *     F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K). A tensor already in the target type, or whose
  *     row length is not a multiple of the target's block (llama.cpp refuses
  *     those under --pure), is copied unchanged, as is every other tensor
  *     (norms stay F32);
@@ -27,11 +27,12 @@
 #include <stdint.h>
 #include "tick.h"
 
-/* The target types: F32, F16, BF16, Q8_0, Q4_0 by name (case-insensitive,
- * "q8_0"); -1 for any other name. */
+/* The target types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K by name
+ * (case-insensitive, "q8_0"); -1 for any other name. */
 int tk_quantize_type_from_name(const char *name);
 /* llama.cpp's LLAMA_FTYPE for a target type (ALL_F32 0, MOSTLY_F16 1,
- * MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32); -1 for others. */
+ * MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_Q4_K_M 15 (what llama-quantize --pure
+ * q4_k_m writes), MOSTLY_Q6_K 18, MOSTLY_BF16 32); -1 for others. */
 int tk_ftype_of(int type);
 
 /* Called after each tensor is written: its name, source and written type,

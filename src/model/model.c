@@ -4,8 +4,14 @@
  *   blk.3.attn_q.weight: expected [64 x 64], file has [64 x 32] */
 #include "model.h"
 #include "../base/status.h"
+#include "../base/cpu.h"
 #include "../tensor/dtype.h"
 #include "../formats/hf.h"
+#include "../tensor/pack.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +364,101 @@ static int bind_all(tk_model *m, tk_error *e) {
     return TK_OK;
 }
 
+/* ---- repacking (tensor/pack.h) --------------------------------------------- */
+
+typedef struct pack_job {
+    tk_weight **w;
+    const char *drop; /* drop[i]: give matrix i's file pages back once packed */
+    int n, ith, nth;
+} pack_job;
+
+/* Give the file's pages of [p, p + n) back (they are read again from the
+ * page cache if ever touched): resident memory keeps one copy. */
+static void drop_pages(const void *p, size_t n) {
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)ps - 1) & ~(uintptr_t)(ps - 1);
+    uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(ps - 1);
+    if (ps > 0 && b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Thread ith packs its share of every matrix's 16-row groups. */
+static void *pack_worker(void *arg) {
+    const pack_job *j = arg;
+    for (int i = 0; i < j->n; i++) {
+        const tk_weight *w = j->w[i];
+        int64_t ng = w->rows / 16, g0 = ng * j->ith / j->nth, g1 = ng * (j->ith + 1) / j->nth;
+        tk_pack_rows(w->type, w->data, w->cols, g0 * 16, g1 * 16, (void *)w->packed);
+        if (j->drop && j->drop[i]) { /* this slice's file pages, at once: the peak stays one copy */
+            size_t rb = (size_t)tk_dtype_row_bytes(w->type, w->cols);
+            drop_pages((const char *)w->data + (size_t)g0 * 16 * rb, (size_t)(g1 - g0) * 16 * rb);
+        }
+    }
+    return NULL;
+}
+
+/* Repack every Q8_0 / Q4_0 matrix the kernels want packed into one
+ * anonymous mapping, in parallel; the embedding rows stay as they are
+ * (tk_get_row reads the file's layout), so a tied classifier is packed as
+ * a copy and its file pages stay. Failure to map is not an error: the
+ * file's layout runs (bit-identical, slower). */
+static void pack_weights(tk_model *m, int n_threads) {
+    const tk_model_info *I = &m->info;
+    int cap = I->n_layer * 7 + 1, n = 0;
+    tk_weight **ws = calloc((size_t)cap, sizeof *ws);
+    if (!ws) return;
+    for (int l = 0; l < I->n_layer; l++) {
+        tk_layer *L = &m->layers[l];
+        tk_weight *c[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int k = 0; k < 7; k++) ws[n++] = c[k];
+    }
+    ws[n++] = &m->output;
+    size_t total = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        tk_weight *w = ws[i];
+        if (!tk_pack_wanted(w->type, m->isa, w->rows, w->cols)) continue;
+        ws[k++] = w;
+        total += ((size_t)tk_dtype_row_bytes(w->type, w->cols) * (size_t)w->rows + 63) & ~(size_t)63;
+    }
+    n = k;
+    void *mem = n ? mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    if (mem == MAP_FAILED) {
+        free(ws);
+        return;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(mem, total, MADV_HUGEPAGE); /* fewer faults on the first write */
+#endif
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        ws[i]->packed = (char *)mem + off;
+        off += ((size_t)tk_dtype_row_bytes(ws[i]->type, ws[i]->cols) * (size_t)ws[i]->rows + 63) & ~(size_t)63;
+    }
+    enum { MAXT = 64 };
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > MAXT) n_threads = MAXT;
+    pack_job jobs[MAXT];
+    pthread_t th[MAXT];
+    int started = 0;
+    char *drop = calloc((size_t)n + 1, 1);
+    /* only pages of a mapped file come back when touched again: a Hugging
+     * Face image is anonymous memory, and dropping it would lose it */
+    for (int i = 0; drop && i < n; i++) drop[i] = !m->hf_image && ws[i]->data != m->tok_embd.data;
+    for (int t = 0; t < n_threads; t++) jobs[t] = (pack_job){ws, drop, n, t, n_threads};
+    for (int t = 1; t < n_threads; t++, started++)
+        if (pthread_create(&th[t], NULL, pack_worker, &jobs[t]) != 0) break;
+    if (started < n_threads - 1) { /* fewer threads: redo the plan on this one */
+        for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+        started = 0;
+        jobs[0] = (pack_job){ws, drop, n, 0, 1};
+    }
+    pack_worker(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    free(drop);
+    m->packed = mem, m->packed_bytes = total;
+    free(ws);
+}
+
 /* The kernel level named by opts (NULL or "auto": the best this CPU runs). */
 static int pick_isa(const char *name, int *isa, tk_error *e) {
     int best = tk_isa_detect();
@@ -422,6 +523,14 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
     else if ((rc = bind_all(m, e))) {
         tk_err_prefix(e, path);
         goto fail;
+    } else if (!(o && o->no_repack)) {
+        int nt = o ? o->n_threads : 0;
+        if (nt <= 0) {
+            tk_cpu c;
+            tk_cpu_features(&c);
+            nt = c.physical_cores > 0 ? c.physical_cores : 1;
+        }
+        pack_weights(m, nt);
     }
     if (!m->name[0]) {
         const char *b = strrchr(path, '/');
@@ -441,6 +550,7 @@ fail:
 void tk_model_free(tk_model *m) {
     if (!m) return;
     tk_vocab_free(m->vocab);
+    if (m->packed) munmap(m->packed, m->packed_bytes);
     free(m->layers);
     free(m->tensors);
     tk_l2c_free(&m->l2c);

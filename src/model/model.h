@@ -15,6 +15,7 @@ typedef struct tk_weight {
     int type;
     int64_t cols, rows;
     const void *data;
+    const void *packed; /* the same matrix repacked (tensor/pack.h), or NULL */
 } tk_weight;
 
 /* Fused tensors (GPT-2's and Phi-3's attn_qkv, Phi-3's gate+up ffn_up)
@@ -82,6 +83,8 @@ struct tk_model {
     tk_weight output_b;    /* [n_vocab] classifier bias (optional) */
     tk_weight output;      /* [n_vocab x n_embd] (== tok_embd when tied) */
     tk_layer *layers;
+    void *packed;          /* the repacked matrices (one mapping)            */
+    size_t packed_bytes;
 };
 
 #endif

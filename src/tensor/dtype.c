@@ -16,6 +16,10 @@ static const tk_dtype_traits table[TK_DTYPE_COUNT] = {
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float, TK_BF16, tk_bf16_vec_dot, NULL},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float, TK_Q8_0, tk_q8_0_vec_dot, NULL},
     [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, tk_q4_0_vec_dot, NULL},
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, tk_q4_K_vec_dot, NULL},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, tk_q6_K_vec_dot, NULL},
+    /* Q8_K: activations only (no weight kernel meets it as weights). */
+    [TK_Q8_K] = {"Q8_K", 256, 292, tk_q8_K_to_float, tk_q8_K_from_float, 0, 0, 0},
     /* Known by size only. */
     [TK_Q4_1] = {"Q4_1", 32, 20, 0, 0, 0, 0, 0},
     [TK_Q5_0] = {"Q5_0", 32, 22, 0, 0, 0, 0, 0},
@@ -23,10 +27,7 @@ static const tk_dtype_traits table[TK_DTYPE_COUNT] = {
     [TK_Q8_1] = {"Q8_1", 32, 36, 0, 0, 0, 0, 0},
     [TK_Q2_K] = {"Q2_K", 256, 84, 0, 0, 0, 0, 0},
     [TK_Q3_K] = {"Q3_K", 256, 110, 0, 0, 0, 0, 0},
-    [TK_Q4_K] = {"Q4_K", 256, 144, 0, 0, 0, 0, 0},
     [TK_Q5_K] = {"Q5_K", 256, 176, 0, 0, 0, 0, 0},
-    [TK_Q6_K] = {"Q6_K", 256, 210, 0, 0, 0, 0, 0},
-    [TK_Q8_K] = {"Q8_K", 256, 292, 0, 0, 0, 0, 0},
     [TK_I8]   = {"I8", 1, 1, 0, 0, 0, 0, 0},
     [TK_I16]  = {"I16", 1, 2, 0, 0, 0, 0, 0},
     [TK_I32]  = {"I32", 1, 4, 0, 0, 0, 0, 0},
@@ -54,6 +55,8 @@ static const tk_dtype_traits table_avx2[TK_DTYPE_COUNT] = {
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_avx2, TK_BF16, ROWS(bf16, avx2)},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_avx2, TK_Q8_0, ROWS(q8_0, avx2)},
     [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, avx2)},
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, ROWS(q4_K, avx2)},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, ROWS(q6_K, avx2)},
 };
 
 static const tk_dtype_traits table_avx512[TK_DTYPE_COUNT] = {
@@ -61,6 +64,8 @@ static const tk_dtype_traits table_avx512[TK_DTYPE_COUNT] = {
     [TK_F16]  = {"F16", 1, 2, tk_f16_to_float, tk_f16_from_float_avx512, TK_F16, ROWS(f16, avx512)},
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_avx512, TK_BF16, ROWS(bf16, avx512)},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_avx512, TK_Q8_0, ROWS(q8_0, avx2)},
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, ROWS(q4_K, avx512)},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, ROWS(q6_K, avx512)},
 };
 
 static const tk_dtype_traits table_avx512vnni[TK_DTYPE_COUNT] = {
@@ -90,6 +95,8 @@ TK_NEON_DECL(q8_0, neon)
 TK_NEON_DECL(q4_0, neon)
 TK_NEON_DECL(q8_0, neondot)
 TK_NEON_DECL(q4_0, neondot)
+TK_NEON_DECL(q4_K, neon) /* simd/neon_k.c */
+TK_NEON_DECL(q6_K, neon)
 #undef TK_NEON_DECL
 void tk_f16_from_float_neon(const float *src, void *dst, int64_t n);
 void tk_bf16_from_float_neon(const float *src, void *dst, int64_t n);
@@ -103,6 +110,10 @@ static const tk_dtype_traits table_neon[TK_DTYPE_COUNT] = {
     [TK_BF16] = {"BF16", 1, 2, tk_bf16_to_float, tk_bf16_from_float_neon, TK_BF16, ROWS(bf16, neon)},
     [TK_Q8_0] = {"Q8_0", 32, 34, tk_q8_0_to_float, tk_q8_0_from_float_neon, TK_Q8_0, ROWS(q8_0, neon)},
     [TK_Q4_0] = {"Q4_0", 32, 18, tk_q4_0_to_float, tk_q4_0_from_float, TK_Q8_0, ROWS(q4_0, neon)},
+    /* K-quants: neon-dotprod has nothing better (SDOT mixes the lanes the
+     * reference keeps apart), so it falls back to these */
+    [TK_Q4_K] = {"Q4_K", 256, 144, tk_q4_K_to_float, tk_q4_K_from_float, TK_Q8_K, ROWS(q4_K, neon)},
+    [TK_Q6_K] = {"Q6_K", 256, 210, tk_q6_K_to_float, tk_q6_K_from_float, TK_Q8_K, ROWS(q6_K, neon)},
 };
 
 static const tk_dtype_traits table_neondot[TK_DTYPE_COUNT] = {

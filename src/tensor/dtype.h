@@ -5,9 +5,10 @@
  * bytes it takes, how to turn a row into floats and back, and how to take a
  * dot product of a weight row with an activation row that was first
  * converted to `vec_dot_type` (llama.cpp's scheme: Q8_0/Q4_0 weights meet
- * Q8_0 activations, F16 meets F16, BF16 meets BF16, F32 meets F32).
+ * Q8_0 activations, Q4_K/Q6_K meet Q8_K, F16 meets F16, BF16 meets BF16,
+ * F32 meets F32).
  *
- * Types that are only known by size (K-quants, legacy Q4_1/Q5_x, ...) have
+ * Types that are only known by size (Q2_K/Q3_K/Q5_K, legacy Q4_1/Q5_x, ...) have
  * NULL function pointers: a file that uses them can be inspected but not run
  * until their kernels exist. */
 #ifndef TK_TENSOR_DTYPE_H
@@ -162,5 +163,21 @@ typedef struct { uint16_t d; int8_t qs[32]; } tk_block_q8_0;
 typedef struct { uint16_t d; uint8_t qs[16]; } tk_block_q4_0;
 _Static_assert(sizeof(tk_block_q8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(tk_block_q4_0) == 18, "Q4_0 block is 18 bytes");
+
+/* K-quants: super-blocks of 256 elements (diagrams in dtype_k.c).
+ *
+ *  Q4_K, 144 bytes: 8 sub-blocks of 32, each with a 6-bit scale and min
+ *    x = d * sc[j] * q - dmin * m[j],  q in 0..15
+ *  Q6_K, 210 bytes: 16 sub-blocks of 16, each with an int8 scale
+ *    x = d * sc[j] * (q - 32),  q in 0..63
+ *  Q8_K, 292 bytes: the activations K-quant weights meet; a float scale
+ *    and the sums of each 16 quants (bsums), x = d * qs */
+#define TK_QK_K 256
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } tk_block_q4_K;
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } tk_block_q6_K;
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } tk_block_q8_K;
+_Static_assert(sizeof(tk_block_q4_K) == 144, "Q4_K block is 144 bytes");
+_Static_assert(sizeof(tk_block_q6_K) == 210, "Q6_K block is 210 bytes");
+_Static_assert(sizeof(tk_block_q8_K) == 292, "Q8_K block is 292 bytes");
 
 #endif

@@ -2,6 +2,8 @@
 #include "ops.h"
 #include "dtype.h"
 #include "simd/gemm.h"
+#include "simd/simd.h"
+#include "pack.h"
 #include "../base/status.h"
 
 #include <math.h>
@@ -171,6 +173,33 @@ void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void 
             tk_matvec_rows(wtype, isa, W, cols, (const char *)xq + (size_t)b * xq_stride, dst + (size_t)b * dst_stride,
                            c0, c1);
     }
+}
+
+void tk_matvec_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, float *y, int64_t r0, int64_t r1) {
+    TK_ASSERT(r0 % 16 == 0 && r1 % 16 == 0 && tk_isa_has(isa, TK_ISA_AVX512_VNNI));
+    if (r1 <= r0) return;
+    const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const unsigned char *p = (const unsigned char *)P + (size_t)r0 * rb;
+#if defined(__x86_64__)
+    if (wtype == TK_Q4_0) tk_q4_0_packed_rows_avx512vnni(cols, p, rb, xq, y + r0, (r1 - r0) / 16);
+    else tk_q8_0_packed_rows_avx512vnni(cols, p, rb, xq, y + r0, (r1 - r0) / 16);
+#else
+    (void)p, (void)xq, (void)y;
+#endif
+}
+
+void tk_matmul_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, size_t xq_stride, int n,
+                      float *dst, int64_t dst_stride, int64_t r0, int64_t r1) {
+    TK_ASSERT(r0 % 16 == 0 && r1 % 16 == 0 && tk_isa_has(isa, TK_ISA_AVX512_VNNI));
+    if (r1 <= r0 || n <= 0) return;
+    const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const unsigned char *p = (const unsigned char *)P + (size_t)r0 * rb;
+#if defined(__x86_64__)
+    (wtype == TK_Q4_0 ? tk_gemm_q4_0_packed_avx512vnni : tk_gemm_q8_0_packed_avx512vnni)(
+        p, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
+#else
+    (void)p, (void)xq, (void)xq_stride, (void)dst, (void)dst_stride;
+#endif
 }
 
 void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out) {

@@ -67,6 +67,13 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
 void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, size_t xq_stride, int n,
                     float *dst, int64_t dst_stride, int64_t r0, int64_t r1);
 
+/* tk_matvec_rows and tk_matmul_rows on a matrix packed by tk_pack_rows
+ * (pack.h: Q8_0 / Q4_0 where tk_pack_wanted says so), r0 and r1 multiples
+ * of 16. Bit-identical to the unpacked kernels. */
+void tk_matvec_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, float *y, int64_t r0, int64_t r1);
+void tk_matmul_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, size_t xq_stride, int n,
+                      float *dst, int64_t dst_stride, int64_t r0, int64_t r1);
+
 /* out[cols] = row `row` of W as floats (embedding lookup). */
 void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out);
 

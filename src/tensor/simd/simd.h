@@ -27,6 +27,14 @@ float tk_q8_0_vec_dot(int64_t n, const void *w, const void *x);
 void tk_q4_0_to_float(const void *src, float *dst, int64_t n);
 void tk_q4_0_from_float(const float *src, void *dst, int64_t n);
 float tk_q4_0_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q4_K_to_float(const void *src, float *dst, int64_t n);
+void tk_q4_K_from_float(const float *src, void *dst, int64_t n);
+float tk_q4_K_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q6_K_to_float(const void *src, float *dst, int64_t n);
+void tk_q6_K_from_float(const float *src, void *dst, int64_t n);
+float tk_q6_K_vec_dot(int64_t n, const void *w, const void *x);
+void tk_q8_K_to_float(const void *src, float *dst, int64_t n);
+void tk_q8_K_from_float(const float *src, void *dst, int64_t n);
 
 #if defined(__x86_64__)
 #define TK_SIMD_DECL(type, isa)                                                             \
@@ -43,6 +51,9 @@ TK_SIMD_DECL(q4_0, avx2)
 void tk_f16_from_float_avx2(const float *src, void *dst, int64_t n);
 void tk_bf16_from_float_avx2(const float *src, void *dst, int64_t n);
 void tk_q8_0_from_float_avx2(const float *src, void *dst, int64_t n);
+/* simd/avx2_k.c: K-quants */
+TK_SIMD_DECL(q4_K, avx2)
+TK_SIMD_DECL(q6_K, avx2)
 
 /* simd/avx512.c: AVX-512 F/BW/VL; VNNI; BF16 */
 TK_SIMD_DECL(f32, avx512)
@@ -54,7 +65,16 @@ void tk_q8_0_from_float_avx512(const float *src, void *dst, int64_t n);
 TK_SIMD_DECL(q8_0, avx512vnni)
 TK_SIMD_DECL(q4_0, avx512vnni)
 TK_SIMD_DECL(bf16, avx512bf16)
+/* simd/avx512_k.c: K-quants (AVX-512 F/BW/VL) */
+TK_SIMD_DECL(q4_K, avx512)
+TK_SIMD_DECL(q6_K, avx512)
 #undef TK_SIMD_DECL
+/* Packed Q8_0 / Q4_0 (../pack.h): out[16 g + r] for ngroups groups of 16
+ * rows, rb the file's bytes per row; n <= 32768. */
+void tk_q8_0_packed_rows_avx512vnni(int64_t n, const void *P, size_t rb, const void *x, float *out, int64_t ngroups);
+void tk_q4_0_packed_rows_avx512vnni(int64_t n, const void *P, size_t rb, const void *x, float *out, int64_t ngroups);
+/* One group of 16 rows (rb bytes apart) of nb blocks, packed into P. */
+void tk_pack16_avx512vnni(int q4, const void *W, size_t rb, int64_t nb, void *P);
 #endif
 
 #endif
