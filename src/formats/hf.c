@@ -32,13 +32,16 @@ struct tk_hf {
     tk_st *st;
     tk_gguf_writer *w;
     void **bufs;          /* converted tensors and strings we own */
-    int n_bufs;
+    int n_bufs, cap_bufs;
 };
 
 static void *own(tk_hf *h, size_t n) {
-    void **q = realloc(h->bufs, (size_t)(h->n_bufs + 1) * sizeof *q);
-    if (!q) return NULL;
-    h->bufs = q;
+    if (h->n_bufs == h->cap_bufs) {
+        int nc = h->cap_bufs ? h->cap_bufs * 2 : 64;
+        void **q = realloc(h->bufs, (size_t)nc * sizeof *q);
+        if (!q) return NULL;
+        h->bufs = q, h->cap_bufs = nc;
+    }
     void *p = malloc(n ? n : 1);
     if (p) h->bufs[h->n_bufs++] = p;
     return p;
@@ -141,8 +144,9 @@ static int set_hparams(tk_hf *h, const cJSON *c, tk_error *e) {
 #define KEY(s) (snprintf(k, sizeof k, "%s." s, arch), k)
 #define TRY(x) if ((rc = (x))) return rc
     TRY(tk_gguf_writer_set_str(w, "general.architecture", arch, e));
-    const char *b = strrchr(h->dir, '/');
-    b = b && b[1] ? b + 1 : h->dir;
+    char real[PATH_MAX]; /* the folder's name, also for "." */
+    const char *b = realpath(h->dir, real) ? real : h->dir, *sl = strrchr(b, '/');
+    b = sl && sl[1] ? sl + 1 : b;
     TRY(tk_gguf_writer_set_str(w, "general.name", b, e));
     if (h->arch == ARCH_GPT2) {
         TRY(cfg_int(c, "n_layer", -1, 1, 4096, &n_layer, e));
@@ -446,6 +450,22 @@ static int set_specials(tk_hf *h, const cJSON *cfg, const cJSON *tc, const cJSON
     return TK_OK;
 }
 
+/* Ids without a token: "[PADn]", UNUSED (llama.cpp's converters), the
+ * texts in one block. */
+static int pad_tokens(tk_hf *h, char **tok, int32_t *types, int n, tk_error *e) {
+    int k = 0;
+    for (int i = 0; i < n; i++) k += !tok[i];
+    char *blk = k ? own(h, (size_t)k * 16) : NULL; /* "[PAD4194303]" fits */
+    if (k && !blk) return tk_err(e, TK_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        if (!tok[i]) {
+            snprintf(blk, 16, "[PAD%d]", i);
+            tok[i] = blk, types[i] = TK_TOKEN_UNUSED;
+            blk += 16;
+        }
+    return TK_OK;
+}
+
 /* ---- tokenizer.model (SentencePiece) -> tokenizer.ggml.* ---------------------
  *
  * A protobuf ModelProto: field 1 (repeated) SentencePiece { 1: piece string,
@@ -556,14 +576,7 @@ static int set_tokenizer_spm(tk_hf *h, const cJSON *cfg, const cJSON *tc, const 
         types[id] = ty == 2 || ty == 3 || ty == 5 || ty == 6 ? ty : TK_TOKEN_NORMAL;
         id++;
     }
-    for (int i = 0; i < n; i++)
-        if (!tok[i]) {
-            if (!(tok[i] = own(h, 24))) {
-                rc = tk_err(e, TK_ENOMEM, "out of memory");
-                goto done;
-            }
-            snprintf(tok[i], 24, "[PAD%d]", i);
-        }
+    if ((rc = pad_tokens(h, tok, types, n, e))) goto done;
     /* added_tokens.json, then tokenizer_config.json's added_tokens_decoder */
     cJSON *at = NULL;
     if ((rc = read_json(h, "added_tokens.json", 1, &at, e))) goto done;
@@ -695,15 +708,7 @@ static int set_tokenizer(tk_hf *h, const cJSON *cfg, tk_error *e) {
         types[id] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "special")) || looks_special(tok[id])
                         ? TK_TOKEN_CONTROL : TK_TOKEN_USER_DEFINED;
     }
-    for (int i = 0; i < n; i++)
-        if (!tok[i]) {
-            if (!(tok[i] = own(h, 24))) {
-                rc = tk_err(e, TK_ENOMEM, "out of memory");
-                goto done;
-            }
-            snprintf(tok[i], 24, "[PAD%d]", i);
-            types[i] = TK_TOKEN_UNUSED;
-        }
+    if ((rc = pad_tokens(h, tok, types, n, e))) goto done;
 
     /* merges: "a b", or ["a", "b"] (tokenizers >= 0.20), written "a b" */
     nm = cJSON_GetArraySize(mer);

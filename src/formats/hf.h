@@ -1,8 +1,8 @@
 /* hf.h: a Hugging Face model folder as a GGUF image.
  *
  * A folder (config.json, model.safetensors or shards with
- * model.safetensors.index.json, tokenizer.json, tokenizer_config.json,
- * generation_config.json) is turned into what llama.cpp's
+ * model.safetensors.index.json, tokenizer.json or tokenizer.model,
+ * tokenizer_config.json, generation_config.json) is turned into what llama.cpp's
  * convert_hf_to_gguf.py would write for it: the same metadata keys
  * (general.architecture, ARCH.block_count, ..., tokenizer.ggml.*,
  * tokenizer.chat_template) and tensor names (token_embd.weight,
@@ -15,9 +15,11 @@
  *     is the NEOX, rotate-half style);
  *   - 1-D tensors (norms, biases) become F32; matrices keep their dtype.
  * So model.c, the tokenizers and everything after them have one path: a
- * GGUF. model_type gpt2, llama, mistral, qwen2; tokenizer.json model BPE
- * with a byte-level pre-tokenizer whose regexes bpe.c knows. Anything else
- * is a one-line TK_EUNSUPPORTED / TK_EFORMAT error. */
+ * GGUF. model_type gpt2, llama, mistral, qwen2; the vocabulary from a
+ * SentencePiece tokenizer.model (llama, mistral: tokenizer.ggml.model
+ * "llama"), else from tokenizer.json model BPE with a byte-level
+ * pre-tokenizer whose regexes bpe.c knows ("gpt2"). Anything else is a
+ * one-line TK_EUNSUPPORTED / TK_EFORMAT error. */
 #ifndef TK_FORMATS_HF_H
 #define TK_FORMATS_HF_H
 
