@@ -41,9 +41,9 @@ static const char *USAGE =
     "            norms stay F32; like llama-quantize --pure\n"
     "  synth     SHAPE -o OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--seed N] [-t N]\n"
     "            a random-weight Llama GGUF at a real shape (tinyllama-1.1b,\n"
-    "            stories110m, stories15m, llama2-7b, llama3-8b), or explicit dims:\n"
+    "            stories110m, stories15m, llama2-7b, llama3-8b, qwen2-0.5b), or explicit dims:\n"
     "            --embd N --layers N --heads N [--kv-heads N] --ffn N --ctx N\n"
-    "            [--vocab-size N] [--tied] [--rope-base F] [--eps F]\n"
+    "            [--vocab-size N] [--tied] [--rope-base F] [--eps F] [--arch llama|qwen2]\n"
     "  help      this text\n"
     "\n"
     "every command that loads a model takes --isa scalar|avx2|avx512|avx512vnni|\n"
@@ -104,6 +104,7 @@ int cmd_inspect(int argc, char **argv) {
     cli_opts o;
     int rc = cli_parse(argc, argv, 2, F_MODEL, "inspect", &o);
     if (rc) return rc;
+    o.no_repack = 1; /* nothing runs: the file's layout is all it shows */
     tk_model *m = cli_load(&o);
     if (!m) return 1;
     const tk_model_info *I = tk_model_info_of(m);
