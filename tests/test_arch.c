@@ -468,14 +468,14 @@ static void check_arch(int arch, int fused, double tol) {
     tk_session_free(s);
     /* batched ticks (tk_batch_run): sequence 0 gets the 24 ids while
      * sequences 1 and 2 get the first 9 and 16, their rows interleaved in
-     * ticks of up to 10 rows, logits for every row of sequence 2 */
+     * ticks of up to 3 + 4 + 5 rows, logits for every row of sequence 2 */
     so.n_seq = 3;
     s = tm ? tk_session_new(tm, &so, &e) : NULL;
     T_CHECK(s != NULL, "batch session: %s", e.msg);
     int len[3] = {24, 9, 16}, fed[3] = {0, 0, 0};
     double worst = 0;
     while (s && (fed[0] < 24 || fed[1] < 9 || fed[2] < 16)) {
-        tk_batch_item it[10];
+        tk_batch_item it[12];
         int n = 0;
         for (int q = 0; q < 3; q++)
             for (int k = 0; k < 3 + q && fed[q] + k < len[q]; k++)
