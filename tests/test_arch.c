@@ -466,6 +466,35 @@ static void check_arch(int arch, int fused, double tol) {
         T_CHECK(d / sc < 1e-5, "%s: burst differs by %g", arch_name[arch], d / sc);
     }
     tk_session_free(s);
+    /* batched ticks (tk_batch_run): sequence 0 gets the 24 ids while
+     * sequences 1 and 2 get the first 9 and 16, their rows interleaved in
+     * ticks of up to 3 + 4 + 5 rows, logits for every row of sequence 2 */
+    so.n_seq = 3;
+    s = tm ? tk_session_new(tm, &so, &e) : NULL;
+    T_CHECK(s != NULL, "batch session: %s", e.msg);
+    int len[3] = {24, 9, 16}, fed[3] = {0, 0, 0};
+    double worst = 0;
+    while (s && (fed[0] < 24 || fed[1] < 9 || fed[2] < 16)) {
+        tk_batch_item it[12];
+        int n = 0;
+        for (int q = 0; q < 3; q++)
+            for (int k = 0; k < 3 + q && fed[q] + k < len[q]; k++)
+                it[n++] = (tk_batch_item){q, ids[fed[q] + k], q == 2 || fed[q] + k == len[q] - 1};
+        if (tk_batch_run(s, it, n, &e) != TK_OK) { T_CHECK(0, "batch: %s", e.msg); break; }
+        for (int i = 0; i < n; i++) {
+            int q = it[i].seq, p = fed[q]++;
+            if (!it[i].logits) continue;
+            /* the same ids alone, one burst */
+            tk_session *r = tk_session_new(tm, &(tk_session_opts){.n_ctx = m.C}, &e);
+            T_CHECK(r && tk_prefill(r, ids, p + 1, &e) == TK_OK, "alone: %s", e.msg);
+            const float *lb = tk_batch_logits(s, i), *lr = r ? tk_logits(r) : NULL;
+            for (int v = 0; lr && v < m.V; v++) worst = fmax(worst, fabs(lb[v] - lr[v]) / fmax(fabs(lr[v]), 1));
+            tk_session_free(r);
+        }
+    }
+    printf("  %s: batched ticks of 3 sequences vs each alone: %.3g\n", arch_name[arch], worst);
+    T_CHECK(worst < 1e-5, "%s: batched sequences differ by %g", arch_name[arch], worst);
+    tk_session_free(s);
     tk_model_free(tm);
     free_model(&m);
 }

@@ -1,6 +1,5 @@
 /* llama.c: the Llama architecture (and its relatives GPT-2, Qwen2, Phi-3)
- * as a graph; a run is n rows, each a token of sequence seq at position
- * pos.
+ * as a graph; a run is n rows, each a token of sequence seq at position pos.
  *
  *   x = embed(token)                                            fetch
  *   per layer:  n = rmsnorm(x)
@@ -239,8 +238,8 @@ static void op_layernorm(const tk_op *op, const tk_op_args *a) {
                      op->n, M(op)->norm_eps);
 }
 
-/* dst row b += bias (w) for each row (last_only: the rows that want
- * logits) */
+/* dst row b += bias (w) for each row (last_only: the rows of out[], which
+ * the op before compacted into rows 0 .. n_out-1) */
 static void op_bias(const tk_op *op, const tk_op_args *a) {
     int rows = op_rows(op, a);
     const float *bias = op->w->data;
