@@ -75,6 +75,98 @@ static const char QWEN25[] =
     "    {{- '<|im_start|>assistant\\n' }}\n"
     "{%- endif %}\n";
 
+/* Qwen/Qwen3-* (thinking models: earlier turns lose their <think> part) */
+static const char QWEN3[] =
+    "{%- if tools %}\n"
+    "    {{- '<|im_start|>system\\n' }}\n"
+    "    {%- if messages[0].role == 'system' %}\n"
+    "        {{- messages[0].content + '\\n\\n' }}\n"
+    "    {%- endif %}\n"
+    "    {{- \"# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>\" }}\n"
+    "    {%- for tool in tools %}\n"
+    "        {{- \"\\n\" }}\n"
+    "        {{- tool | tojson }}\n"
+    "    {%- endfor %}\n"
+    "    {{- \"\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": <function-name>, \\\"arguments\\\": <args-json-object>}\\n</tool_call><|im_end|>\\n\" }}\n"
+    "{%- else %}\n"
+    "    {%- if messages[0].role == 'system' %}\n"
+    "        {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}\n"
+    "    {%- endif %}\n"
+    "{%- endif %}\n"
+    "{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}\n"
+    "{%- for message in messages[::-1] %}\n"
+    "    {%- set index = (messages|length - 1) - loop.index0 %}\n"
+    "    {%- if ns.multi_step_tool and message.role == \"user\" and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}\n"
+    "        {%- set ns.multi_step_tool = false %}\n"
+    "        {%- set ns.last_query_index = index %}\n"
+    "    {%- endif %}\n"
+    "{%- endfor %}\n"
+    "{%- for message in messages %}\n"
+    "    {%- if message.content is string %}\n"
+    "        {%- set content = message.content %}\n"
+    "    {%- else %}\n"
+    "        {%- set content = '' %}\n"
+    "    {%- endif %}\n"
+    "    {%- if (message.role == \"user\") or (message.role == \"system\" and not loop.first) %}\n"
+    "        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}\n"
+    "    {%- elif message.role == \"assistant\" %}\n"
+    "        {%- set reasoning_content = '' %}\n"
+    "        {%- if message.reasoning_content is string %}\n"
+    "            {%- set reasoning_content = message.reasoning_content %}\n"
+    "        {%- else %}\n"
+    "            {%- if '</think>' in content %}\n"
+    "                {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}\n"
+    "                {%- set content = content.split('</think>')[-1].lstrip('\\n') %}\n"
+    "            {%- endif %}\n"
+    "        {%- endif %}\n"
+    "        {%- if loop.index0 > ns.last_query_index %}\n"
+    "            {%- if loop.last or (not loop.last and reasoning_content) %}\n"
+    "                {{- '<|im_start|>' + message.role + '\\n<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') }}\n"
+    "            {%- else %}\n"
+    "                {{- '<|im_start|>' + message.role + '\\n' + content }}\n"
+    "            {%- endif %}\n"
+    "        {%- else %}\n"
+    "            {{- '<|im_start|>' + message.role + '\\n' + content }}\n"
+    "        {%- endif %}\n"
+    "        {%- if message.tool_calls %}\n"
+    "            {%- for tool_call in message.tool_calls %}\n"
+    "                {%- if (loop.first and content) or (not loop.first) %}\n"
+    "                    {{- '\\n' }}\n"
+    "                {%- endif %}\n"
+    "                {%- if tool_call.function %}\n"
+    "                    {%- set tool_call = tool_call.function %}\n"
+    "                {%- endif %}\n"
+    "                {{- '<tool_call>\\n{\"name\": \"' }}\n"
+    "                {{- tool_call.name }}\n"
+    "                {{- '\", \"arguments\": ' }}\n"
+    "                {%- if tool_call.arguments is string %}\n"
+    "                    {{- tool_call.arguments }}\n"
+    "                {%- else %}\n"
+    "                    {{- tool_call.arguments | tojson }}\n"
+    "                {%- endif %}\n"
+    "                {{- '}\\n</tool_call>' }}\n"
+    "            {%- endfor %}\n"
+    "        {%- endif %}\n"
+    "        {{- '<|im_end|>\\n' }}\n"
+    "    {%- elif message.role == \"tool\" %}\n"
+    "        {%- if loop.first or (messages[loop.index0 - 1].role != \"tool\") %}\n"
+    "            {{- '<|im_start|>user' }}\n"
+    "        {%- endif %}\n"
+    "        {{- '\\n<tool_response>\\n' }}\n"
+    "        {{- content }}\n"
+    "        {{- '\\n</tool_response>' }}\n"
+    "        {%- if loop.last or (messages[loop.index0 + 1].role != \"tool\") %}\n"
+    "            {{- '<|im_end|>\\n' }}\n"
+    "        {%- endif %}\n"
+    "    {%- endif %}\n"
+    "{%- endfor %}\n"
+    "{%- if add_generation_prompt %}\n"
+    "    {{- '<|im_start|>assistant\\n' }}\n"
+    "    {%- if enable_thinking is defined and enable_thinking is false %}\n"
+    "        {{- '<think>\\n\\n</think>\\n\\n' }}\n"
+    "    {%- endif %}\n"
+    "{%- endif %}";
+
 /* meta-llama/Meta-Llama-3-8B-Instruct */
 static const char LLAMA3[] =
     "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
@@ -416,6 +508,22 @@ static void test_qwen25(void) {
            "<|im_start|>assistant\n");
 }
 
+static void test_qwen3(void) {
+    const char *body = "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
+                       "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nWho are you<|im_end|>\n";
+    char want[1024];
+    EXPECT(QWEN3, CONV, NCONV, 0, "", "<|im_end|>", body);
+    snprintf(want, sizeof want, "%s<|im_start|>assistant\n", body);
+    EXPECT(QWEN3, CONV, NCONV, 1, "", "<|im_end|>", want);
+    /* an earlier reply's thinking is dropped from the history; the last
+     * one, after the last question, keeps it */
+    tk_chat_msg think[] = {{"user", "Hello"}, {"assistant", "<think>\nhmm\n</think>\n\nHi there"},
+                           {"user", "Who are you"}, {"assistant", "<think>\nwho?\n</think>\n\nA model"}};
+    EXPECT(QWEN3, think, 4, 0, "", "<|im_end|>",
+           "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\nHi there<|im_end|>\n"
+           "<|im_start|>user\nWho are you<|im_end|>\n<|im_start|>assistant\n<think>\nwho?\n</think>\n\nA model<|im_end|>\n");
+}
+
 static void test_llama3(void) {
     const char *body = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant<|eot_id|>"
                        "<|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|>"
@@ -595,6 +703,8 @@ static void test_statements(void) {
     JJ("{% set ns = namespace(n=0, s='') %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% set ns.s = ns.s ~ m.role[0] %}{% endfor %}{{ ns.n }}{{ ns.s }}",
        "4suau");
     JJ("{# a comment #}{{ add_generation_prompt }}{{ bos_token }}{{ eos_token }}", "True<s></s>");
+    /* {% generation %} marks the assistant's part for training; rendering keeps its body */
+    JJ("a{% generation %}b{{ 1 }}{% endgeneration %}c", "ab1c");
 }
 
 static void test_filters_methods(void) {
@@ -637,6 +747,7 @@ static void test_errors(void) {
     EXPECT_ERR("{{ 1 $ 2 }}", CONV, NCONV, TK_EFORMAT, "unexpected character '$'");
     EXPECT_ERR("{# never closed", CONV, NCONV, TK_EFORMAT, "unterminated comment");
     EXPECT_ERR("{% macro m() %}{% endmacro %}", CONV, NCONV, TK_EUNSUPPORTED, "{% macro %} is not supported");
+    EXPECT_ERR("{% generation %}x", CONV, NCONV, TK_EFORMAT, "expected {% endgeneration %}");
     EXPECT_ERR("{{ 1.5 }}", CONV, NCONV, TK_EUNSUPPORTED, "only integer number literals");
     EXPECT_ERR("{{ x | nosuchfilter }}", CONV, NCONV, TK_EUNSUPPORTED, "unknown filter 'nosuchfilter'");
     EXPECT_ERR("{{ nosuchfn() }}", CONV, NCONV, TK_EUNSUPPORTED, "unknown function 'nosuchfn'");
@@ -719,6 +830,7 @@ static void test_nesting(void) {
 int main(void) {
     T_RUN(test_chatml);
     T_RUN(test_qwen25);
+    T_RUN(test_qwen3);
     T_RUN(test_llama3);
     T_RUN(test_llama31);
     T_RUN(test_llama2);

@@ -689,9 +689,21 @@ static jn *parse_body(J *j, const char *const *ends, jstr *end_kw, size_t *end_p
             else if (str_is(kw, "break") || str_is(kw, "continue")) {
                 st = mk(j, str_is(kw, "break") ? N_BREAK : N_CONTINUE, kpos, NULL, NULL);
                 end_tag(j, '%');
+            } else if (str_is(kw, "generation")) {
+                /* transformers' marker of the assistant's tokens (for
+                 * training masks): rendering just keeps the body */
+                static const char *const gends[] = {"endgeneration", NULL};
+                jstr gkw;
+                size_t gpos;
+                end_tag(j, '%');
+                st = mk(j, N_IF, kpos, NULL, NULL);
+                st->a = mk(j, N_LIT, kpos, NULL, NULL);
+                st->a->v.t = V_BOOL, st->a->v.i = 1;
+                st->b = parse_body(j, gends, &gkw, &gpos);
+                end_tag(j, '%');
             } else if (str_is(kw, "macro") || str_is(kw, "call") || str_is(kw, "filter") || str_is(kw, "raw") ||
                        str_is(kw, "block") || str_is(kw, "include") || str_is(kw, "import") || str_is(kw, "extends") ||
-                       str_is(kw, "with") || str_is(kw, "generation") || str_is(kw, "from"))
+                       str_is(kw, "with") || str_is(kw, "from"))
                 fail(j, kpos, TK_EUNSUPPORTED, "{%% %.*s %%} is not supported", (int)kw.n, kw.s);
             else
                 fail(j, kpos, TK_EFORMAT, "unexpected {%% %.*s %%}", (int)(kw.n > 40 ? 40 : kw.n), kw.s);
