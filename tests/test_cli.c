@@ -269,10 +269,46 @@ static void test_chat(void) {
                 cases[i].args, st, S(err));
         free(out), free(err);
     }
+    /* a line that is not UTF-8 is refused, the conversation goes on */
+    t_write(in, "bad \xff line\nOnce\n", 16);
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s -n 3 --temp 0 < %s", tmpl, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0 && err && t_one_line(err) && strstr(err, "not valid UTF-8") && out && *out, "bad line: %d %s", st, S(err));
+    free(out), free(err);
+    /* a conversation longer than the context */
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s -c 32 < %s", tmpl, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 1 && err && strstr(err, "no longer fits the context of 32"), "context: %d %s", st, S(err));
+    free(out), free(err);
     t_write(tmpl, "{% for m in messages %}{{ m.role", 32);
     snprintf(args, sizeof args, "chat -m " GGUF " --template %s < %s", tmpl, in);
     out = t_tick_run(args, &st, &err);
     T_CHECK(st == 1 && err && t_one_line(err) && strstr(err, "--template: template line 1 col 33"), "broken template: %d %s", st, S(err));
+    free(out), free(err);
+}
+
+/* tick chat with the model's own template: a random-weight model (tick
+ * synth) carrying the Phi-3 vocabulary and its tokenizer.chat_template */
+static void test_chat_model_template(void) {
+    if (!t_shared("models/vocab/ggml-vocab-phi-3.gguf", NULL)) T_SKIP("ggml-vocab-phi-3.gguf absent");
+    char model[512], args[2048];
+    snprintf(model, sizeof model, "%s/phi3-tiny.gguf", t_tmpdir());
+    snprintf(args, sizeof args, "synth --embd 64 --layers 1 --heads 2 --ffn 64 --ctx 256 "
+             "--vocab ../shared/models/vocab/ggml-vocab-phi-3.gguf -o %s", model);
+    int st;
+    char *err, *out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0, "synth: %s", S(err));
+    free(out), free(err);
+    char in[512];
+    snprintf(in, sizeof in, "%s/chat-hello.txt", t_tmpdir());
+    t_write(in, "Hello\n", 6);
+    snprintf(args, sizeof args, "chat -m %s --verbose-prompt -n 4 --temp 0 < %s", model, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0 && err && strstr(err, "<s><|user|>\nHello<|end|>\n<|assistant|>\n"), "the model's template: %d %s", st, S(err));
+    /* its special-token text became single tokens (as plain text: 21) */
+    int n = 0;
+    const char *p = err ? strstr(err, "tick chat: prompt: ") : NULL;
+    T_CHECK(p && sscanf(p, "tick chat: prompt: %d tokens", &n) == 1 && n > 5 && n < 15, "prompt tokens %d: %s", n, S(err));
     free(out), free(err);
 }
 
@@ -288,5 +324,6 @@ int main(void) {
     T_RUN(test_clock_summary);
     T_RUN(test_inspect_tokenizer);
     T_RUN(test_chat);
+    T_RUN(test_chat_model_template);
     return t_done();
 }
