@@ -139,6 +139,7 @@ typedef struct tmodel {
     float eps, base;
     int fused;         /* phi3: attn_qkv instead of attn_q/k/v */
     int untied;
+    int swa;           /* sliding attention window of the reference (0: none) */
     tw t[96];
     int nt;
 } tmodel;
@@ -369,13 +370,15 @@ static void ref_step(ref *R, int tok, int pos, double *logits) {
         for (int hh = 0; hh < m->H; hh++) {
             int kvh = hh / (m->H / m->HKV);
             double mx = -1e300, sum = 0;
-            for (int t = 0; t <= pos; t++) {
+            int t0 = m->swa && pos >= m->swa ? pos - m->swa + 1 : 0;
+            for (int t = 0; t < t0; t++) att[t] = 0;
+            for (int t = t0; t <= pos; t++) {
                 double s = 0;
                 for (int i = 0; i < hd; i++) s += q[hh * hd + i] * kc[(size_t)t * KV + kvh * hd + i];
                 att[t] = s / sqrt((double)hd);
                 if (att[t] > mx) mx = att[t];
             }
-            for (int t = 0; t <= pos; t++) sum += att[t] = exp(att[t] - mx);
+            for (int t = t0; t <= pos; t++) sum += att[t] = exp(att[t] - mx);
             for (int i = 0; i < hd; i++) {
                 double s = 0;
                 for (int t = 0; t <= pos; t++) s += att[t] / sum * vc[(size_t)t * KV + kvh * hd + i];
@@ -552,10 +555,8 @@ static void test_errors(void) {
     expect_fail(ARCH_PHI3, &d, 0, "LongRoPE");
     /* learned positions: no context beyond them */
     expect_fail(ARCH_GPT2, NULL, 65, "64 learned positions");
-    /* a sliding window smaller than the context (Mistral v0.1 style) */
+    /* a sliding window (Mistral v0.1 style) runs within and beyond it */
     d = (defect){.swa = 16};
-    expect_fail(ARCH_LLAMA, &d, 32, "sliding attention window 16");
-    /* ... but a context within the window runs */
     tmodel m;
     make_model(&m, ARCH_LLAMA, 9, 0);
     const char *path = write_model(&m, &d, "swa.gguf");
@@ -564,6 +565,10 @@ static void test_errors(void) {
     tk_session_opts so = {.n_ctx = 16};
     tk_session *s = tm ? tk_session_new(tm, &so, &e) : NULL;
     T_CHECK(s != NULL, "context 16 with window 16: %s", e.msg);
+    tk_session_free(s);
+    so.n_ctx = 64; /* and one larger than the window (test_sliding_window checks the values) */
+    s = tm ? tk_session_new(tm, &so, &e) : NULL;
+    T_CHECK(s != NULL, "context 64 with window 16: %s", e.msg);
     tk_session_free(s);
     tk_model_free(tm);
     free_model(&m);
@@ -575,6 +580,40 @@ static void test_errors(void) {
     so.n_ctx = 32;
     s = tm ? tk_session_new(tm, &so, &e) : NULL;
     T_CHECK(s != NULL, "phi3 with a window: %s", e.msg);
+    tk_session_free(s);
+    tk_model_free(tm);
+    free_model(&m);
+}
+
+/* Mistral v0.1's sliding window: each position sees the last 5 (itself
+ * included); decode, burst and the reference agree, and the window
+ * matters (without it the reference is far off). */
+static void test_sliding_window(void) {
+    tmodel m;
+    make_model(&m, ARCH_LLAMA, 31, 0);
+    defect d = {.swa = 5};
+    const char *path = write_model(&m, &d, "swa5.gguf");
+    int32_t ids[24];
+    rng_state = 77;
+    for (int i = 0; i < 24; i++) ids[i] = 3 + (int32_t)(urand() * (m.V - 3));
+    float l1[64];
+    m.swa = 5;
+    double err = run_compare(&m, path, ids, 24, 2, l1);
+    printf("  sliding window 5: max |tick - reference| / max |logit| = %.3g over 24 positions\n", err);
+    T_CHECK(err < 1e-5, "window 5: error %g", err);
+    m.swa = 0;
+    double off = run_compare(&m, path, ids, 24, 1, NULL);
+    T_CHECK(off > 1e-2, "the window should change the logits (reference without it: %g)", off);
+    tk_error e = {0};
+    tk_model *tm = tk_model_load(path, NULL, &e);
+    tk_session *s = tm ? tk_session_new(tm, &(tk_session_opts){.n_ctx = m.C, .n_threads = 2, .n_batch = 16}, &e) : NULL;
+    T_CHECK(s && tk_prefill(s, ids, 24, &e) == TK_OK, "burst: %s", e.msg);
+    if (s) {
+        const float *lb = tk_logits(s);
+        double dd = 0, sc = 0;
+        for (int i = 0; i < m.V; i++) dd = fmax(dd, fabs(lb[i] - l1[i])), sc = fmax(sc, fabs(l1[i]));
+        T_CHECK(dd / sc < 1e-5, "window 5: burst differs from decode by %g", dd / sc);
+    }
     tk_session_free(s);
     tk_model_free(tm);
     free_model(&m);
@@ -602,6 +641,7 @@ int main(void) {
     T_RUN(test_qwen2);
     T_RUN(test_phi3);
     T_RUN(test_errors);
+    T_RUN(test_sliding_window);
     T_RUN(test_unknown_arch);
     return t_done();
 }

@@ -202,19 +202,22 @@ static void op_attention(const tk_op *op, const tk_op_args *a) {
     int64_t h0, h1;
     tk_split(I->n_head, a->ith, a->nth, &h0, &h1);
     for (int b = 0; b < a->n; b++) {
-        int pos = row_pos(a, b);
+        int pos = row_pos(a, b), n_swa = M(op)->n_swa;
+        /* a sliding window (Mistral v0.1) sees the last n_swa positions,
+         * itself included, as llama.cpp's mask does */
+        int t0 = n_swa > 0 && pos >= n_swa ? pos - n_swa + 1 : 0;
         const float *kc = tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer);
         const float *vc = tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer);
         for (int h = (int)h0; h < (int)h1; h++) {
             const float *q = op->src + (size_t)b * qd + (size_t)h * hd;
             float *att = st->att + (size_t)h * st->n_ctx;
             int kvh = h / group;
-            for (int t = 0; t <= pos; t++)
+            for (int t = t0; t <= pos; t++)
                 att[t] = tk_vec_dot_f32(isa, q, kc + (size_t)t * kvd + (size_t)kvh * hd, hd) * scale;
-            tk_softmax(att, pos + 1);
+            tk_softmax(att + t0, pos + 1 - t0);
             float *out = op->dst + (size_t)b * qd + (size_t)h * hd;
             memset(out, 0, (size_t)hd * sizeof(float));
-            for (int t = 0; t <= pos; t++) tk_vec_axpy_f32(isa, out, att[t], vc + (size_t)t * kvd + (size_t)kvh * hd, hd);
+            for (int t = t0; t <= pos; t++) tk_vec_axpy_f32(isa, out, att[t], vc + (size_t)t * kvd + (size_t)kvh * hd, hd);
         }
     }
 }
@@ -359,10 +362,6 @@ static void simple(builder *b, tk_op_fn fn, int kind, float *dst, const float *s
 int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e) {
     const tk_model_info *I = &m->info;
     memset(g, 0, sizeof *g);
-    if (m->n_swa > 0 && st->n_ctx > m->n_swa)
-        return tk_err(e, TK_EUNSUPPORTED,
-                      "context %d is larger than the model's sliding attention window %d, which tick does not apply yet: use -c %d or less",
-                      st->n_ctx, m->n_swa, m->n_swa);
     if (m->pos_embd.data && st->n_ctx > m->pos_embd.rows)
         return tk_err(e, TK_EINVAL, "context %d is larger than the model's %lld learned positions: use -c %lld or less",
                       st->n_ctx, (long long)m->pos_embd.rows, (long long)m->pos_embd.rows);
