@@ -1,4 +1,4 @@
-/* test_template.c: the chat-template interpreter (src/chat/template.c) on
+/* test_template.c: the chat-template interpreter (src/chat/template_*.c) on
  * the real templates of the common model families, each rendered for one
  * conversation and compared with the prompt format its model card
  * documents (the expected strings are written by hand from those

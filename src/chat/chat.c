@@ -1,4 +1,5 @@
-/* chat.c: tk_chat_render, the public face of template.c: checks the
+/* chat.c: tk_chat_render, the public face of the template interpreter
+ * (template_parse.c, template_eval.c): checks the
  * messages, finds the template (given, or the model's), and supplies the
  * variables Hugging Face's apply_chat_template gives a template (messages,
  * add_generation_prompt, bos_token, eos_token as the tokens' text). Also the
