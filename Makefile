@@ -11,6 +11,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc -MMD -MP
 override LDLIBS += -lcjson -lpcre2-8 -lm -lpthread
+APP_LDLIBS = -lmicrohttpd
 TEST_LDLIBS = -lcjson
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
@@ -43,7 +44,7 @@ libtick.a: $(BUILD)/libtick.a
 	cp $< $@
 
 $(TICK): $(APP_OBJ) $(BUILD)/libtick.a
-	$(CC) $(CFLAGS) $(LDFLAGS) $(APP_OBJ) $(BUILD)/libtick.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(APP_OBJ) $(BUILD)/libtick.a $(APP_LDLIBS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UTIL_OBJ) $(BUILD)/libtick.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(UTIL_OBJ) $(BUILD)/libtick.a $(TEST_LDLIBS) $(LDLIBS) -o $@
