@@ -115,6 +115,9 @@ typedef struct tk_session_opts {
     int n_batch;   /* prefill burst size; 0: TK_DEFAULT_BATCH         */
     int clock;     /* account for every op of every tick (tk_clock)   */
     int trace;     /* also keep a per-thread trace of every op slice  */
+    int n_seq;     /* sequences (slots) that share the weights, buffers and
+                      thread pool; 0 means 1. Each has its own KV cache of
+                      n_ctx positions (memory grows with n_seq x n_ctx). */
 } tk_session_opts;
 
 #define TK_DEFAULT_CTX 4096
@@ -125,6 +128,8 @@ void tk_session_free(tk_session *s);
 int tk_session_n_ctx(const tk_session *s);
 int tk_session_pos(const tk_session *s); /* positions already in the KV cache */
 void tk_session_reset(tk_session *s);
+/* The single-sequence calls (tk_session_pos, tk_session_reset, tk_prefill,
+ * tk_decode, tk_logits, tk_session_sample) act on sequence 0. */
 
 /* Feed n tokens (a burst of ticks); afterwards tk_logits() holds the logits
  * for the position after the last one. TK_ECONTEXT if they do not fit. */
@@ -142,6 +147,40 @@ int32_t tk_session_sample(tk_session *s, tk_sampler *smp);
 typedef struct tk_clock tk_clock;
 const tk_clock *tk_session_clock(const tk_session *s);
 int tk_n_vocab(const tk_model *m);
+
+/* ---- several sequences: batched ticks ----------------------------------- */
+
+/* One row of a batched tick: the next token of sequence seq; logits: keep
+ * the logits after it (for sampling the sequence's next token). */
+typedef struct tk_batch_item {
+    int seq;
+    int32_t token;
+    int logits;
+} tk_batch_item;
+
+/* One forward pass (one tick) over n items: each weight is read once for
+ * all rows. Items of one seq must be consecutive and in order; each seq's
+ * tokens go at its next positions, so the prefill of one seq and the
+ * decode of others mix in one call. n <= tk_session_n_batch. Errors
+ * (TK_EINVAL: bad seq, bad token, n out of range, a seq's items not
+ * consecutive; TK_ECONTEXT: a seq's context would overflow) leave every
+ * sequence as it was. Afterwards tk_logits() (sequence 0's) is NULL until
+ * the next tk_prefill / tk_decode. */
+int tk_batch_run(tk_session *s, const tk_batch_item *items, int n, tk_error *e);
+/* Logits [n_vocab] of item i of the last tk_batch_run (NULL unless
+ * items[i].logits was set); valid until the next call that runs the model. */
+const float *tk_batch_logits(const tk_session *s, int i);
+int tk_session_n_seq(const tk_session *s);
+int tk_session_n_batch(const tk_session *s); /* most rows one tick can take */
+int tk_seq_pos(const tk_session *s, int seq); /* positions in seq's cache; -1 for a bad seq */
+/* Keep positions [0, n_keep) of seq's cache (0 = reset): a new prompt that
+ * starts with the same n_keep tokens reuses them (prompt cache). TK_EINVAL
+ * for a bad seq or n_keep outside [0, tk_seq_pos]. */
+int tk_seq_truncate(tk_session *s, int seq, int n_keep, tk_error *e);
+/* An embedding of ids: the mean over positions of the final-norm hidden
+ * state, L2-normalized (out has n_embd floats). Runs ids in sequence seq,
+ * which is reset before and after. */
+int tk_embed(tk_session *s, int seq, const int32_t *ids, int n, float *out, tk_error *e);
 
 /* ---- sampling ------------------------------------------------------------ */
 

@@ -85,7 +85,7 @@ tk_tick_rec *tk_clock_tick_begin(tk_clock *c, int pos, int n, int32_t token, int
 }
 
 void tk_clock_op(tk_clock *c, tk_tick_rec *t, const tk_op *op, uint64_t cycles) {
-    double fl = tk_op_flops(op, t->pos, t->n), by = tk_op_bytes(op, t->pos, t->n);
+    double fl = tk_op_flops(op, t), by = tk_op_bytes(op, t);
     int ph = t->phase;
     t->stage_cycles[op->stage] += cycles;
     t->kind_cycles[op->kind] += cycles;

@@ -25,10 +25,13 @@ typedef struct tk_clock_stat {
 } tk_clock_stat;
 
 typedef struct tk_tick_rec {
-    int pos;       /* first position                                  */
-    int n;         /* positions in this tick (> 1: a prefill burst)    */
-    int32_t token; /* token at the first position                     */
+    int pos;       /* first row's position                            */
+    int n;         /* rows (positions) in this tick (> 1: a burst or a batch) */
+    int32_t token; /* first row's token                               */
     int phase;
+    int n_seq;     /* sequences in this tick (> 1: a batched tick)     */
+    int n_out;     /* rows that went through the final ops (logits)    */
+    double ctx;    /* positions attention read: sum of (pos + 1) over rows */
     double t_start_ns, t_end_ns;   /* monotonic wall clock              */
     uint64_t c_start, c_end;       /* cycle counter                     */
     uint64_t stage_cycles[TK_STAGE_COUNT];
@@ -78,19 +81,19 @@ static inline void tk_clock_trace(tk_clock *c, int tid, uint32_t tick, int op, u
         c->trace[tid][c->trace_n[tid]++] = (tk_trace_ev){tick, (int16_t)op, c0, c1};
 }
 
-/* FLOPs and bytes of an op run for positions pos .. pos+n-1: per-position
- * work times n, weights once (except embedding rows: one per position),
- * and attention's part for every position it reads. */
-static inline double tk_op_flops(const tk_op *op, int pos, int n) {
-    if (op->last_only) pos += n - 1, n = 1;
-    double ctx = (double)n * pos + (double)n * (n + 1) / 2;
-    return (double)op->flops * n + (double)op->flops_per_ctx * ctx;
+/* FLOPs and bytes of an op run for the rows of tick t (n rows, n_out of
+ * them through the last_only ops, attention reading ctx positions in
+ * all): per-row work times the rows, weights once per tick (except
+ * embedding rows: one per row), and attention's part for every position
+ * it reads. */
+static inline double tk_op_flops(const tk_op *op, const tk_tick_rec *t) {
+    double rows = op->last_only ? t->n_out : t->n;
+    return (double)op->flops * rows + (double)op->flops_per_ctx * t->ctx;
 }
-static inline double tk_op_bytes(const tk_op *op, int pos, int n) {
-    if (op->last_only) pos += n - 1, n = 1;
-    double ctx = (double)n * pos + (double)n * (n + 1) / 2;
+static inline double tk_op_bytes(const tk_op *op, const tk_tick_rec *t) {
+    double rows = op->last_only ? t->n_out : t->n;
     double once = op->kind == TK_KIND_EMBED ? 0 : (double)op->weight_bytes;
-    return once + ((double)op->bytes - once) * n + (double)op->bytes_per_ctx * ctx;
+    return once + ((double)op->bytes - once) * rows + (double)op->bytes_per_ctx * t->ctx;
 }
 
 #endif

@@ -10,15 +10,16 @@ typedef struct exec_job {
     tk_pool *pool;
     tk_clock *clk;
     tk_tick_rec *rec;
-    const int32_t *tokens;
-    int pos, n, n_ops;
+    const tk_op_args *run;
+    int n_ops;
 } exec_job;
 
 static void run_graph(void *arg, int ith, int nth) {
     exec_job *j = arg;
     const tk_graph *g = j->g;
     tk_clock *clk = j->clk;
-    tk_op_args a = {j->pos, j->n, j->tokens, ith, nth};
+    tk_op_args a = *j->run;
+    a.ith = ith, a.nth = nth;
     uint32_t tick = clk ? (uint32_t)(clk->n_ticks - 1) : 0;
     uint64_t prev = clk ? tk_cycles() : 0;
     for (int i = 0; i < j->n_ops; i++) {
@@ -34,10 +35,21 @@ static void run_graph(void *arg, int ith, int nth) {
     }
 }
 
-void tk_exec(const tk_graph *g, tk_pool *pool, tk_clock *clk, const int32_t *tokens, int n, int pos, int phase,
-             int want_logits) {
-    exec_job j = {g, pool, clk, NULL, tokens, pos, n, want_logits ? g->n_ops : g->first_logits_op};
-    if (clk) j.rec = tk_clock_tick_begin(clk, pos, n, tokens[0], phase);
+void tk_exec(const tk_graph *g, tk_pool *pool, tk_clock *clk, const tk_op_args *run, int n_ops, int phase) {
+    exec_job j = {g, pool, clk, NULL, run, n_ops};
+    if (clk) {
+        /* what attention reads: positions 0..pos of each row's sequence;
+         * sequences: the changes of seq along the rows (each one's rows are
+         * consecutive) */
+        double ctx = 0;
+        int n_seq = 1;
+        for (int b = 0; b < run->n; b++) {
+            ctx += (double)run->pos[b] + 1;
+            n_seq += b > 0 && run->seq[b] != run->seq[b - 1];
+        }
+        j.rec = tk_clock_tick_begin(clk, run->pos[0], run->n, run->tokens[0], phase);
+        j.rec->ctx = ctx, j.rec->n_out = run->n_out, j.rec->n_seq = n_seq;
+    }
     tk_pool_run(pool, run_graph, &j);
     if (clk) tk_clock_tick_end(clk, j.rec);
 }

@@ -133,8 +133,8 @@ int tk_report_tick_detail(FILE *f, const tk_clock *c, const tk_model *m, int tic
     for (int i = 0; i < c->graph->n_ops; i++) {
         const tk_op *op = &c->graph->ops[i];
         if (i >= c->graph->first_logits_op && t->kind_cycles[TK_KIND_CLASSIFIER] == 0) break;
-        fl[op->kind] += tk_op_flops(op, t->pos, t->n);
-        by[op->kind] += tk_op_bytes(op, t->pos, t->n);
+        fl[op->kind] += tk_op_flops(op, t);
+        by[op->kind] += tk_op_bytes(op, t);
     }
     if (t->kind_cycles[TK_KIND_SAMPLE]) fl[TK_KIND_SAMPLE] = tk_n_vocab(m), by[TK_KIND_SAMPLE] = 4.0 * tk_n_vocab(m);
     uint64_t cy = t->c_end - t->c_start;
@@ -142,7 +142,8 @@ int tk_report_tick_detail(FILE *f, const tk_clock *c, const tk_model *m, int tic
     char p[48];
     piece(m, t->token, p, sizeof p);
     char where[80];
-    if (t->n > 1) snprintf(where, sizeof where, "positions %d..%d (a burst of %d)", t->pos, t->pos + t->n - 1, t->n);
+    if (t->n_seq > 1) snprintf(where, sizeof where, "%d rows of %d sequences (a batch), first at position %d", t->n, t->n_seq, t->pos);
+    else if (t->n > 1) snprintf(where, sizeof where, "positions %d..%d (a burst of %d)", t->pos, t->pos + t->n - 1, t->n);
     else snprintf(where, sizeof where, "position %d", t->pos);
     fprintf(f, "\ntick %d: %s, token %d %s, %s; %llu cycles = %.4f ms; %.3f MB read, %.3f MFLOP; %.2f GB/s",
             tick, where, t->token, p, phase_names[t->phase], (unsigned long long)cy, s * 1e3, t->bytes / 1e6,
@@ -269,6 +270,7 @@ void tk_report_json(FILE *f, const tk_clock *c, const tk_model *m, const tk_limi
         fprintf(f, "%s\n    {\"pos\": %d, \"n\": %d, \"token\": %d, \"phase\": \"%s\", \"cycles\": %llu, \"ms\": ", i ? "," : "", t->pos,
                 t->n, t->token, phase_names[t->phase], (unsigned long long)(t->c_end - t->c_start));
         json_num(f, (t->c_end - t->c_start) / c->ci.hz * 1e3);
+        if (t->n_seq > 1) fprintf(f, ", \"seqs\": %d", t->n_seq);
         fprintf(f, ", \"bytes\": ");
         json_num(f, t->bytes);
         fprintf(f, ", \"flops\": ");

@@ -37,15 +37,22 @@ const char *tk_op_kind_name(int kind);  /* "qkv_matmul", ... */
 const char *tk_stage_name(int stage);   /* "fetch", ...      */
 
 struct tk_op;
-/* What the executor passes to an op: the positions and this thread's
- * share. A run covers n consecutive positions pos .. pos+n-1 (a burst of
- * prefill ticks, or one decode tick): activations are n rows, each weight
- * is read once for all of them. */
+/* What the executor passes to an op: the rows of this run and this
+ * thread's share. A run is n rows, each one token of one sequence at one
+ * position (a prefill burst of one sequence: consecutive positions; a
+ * batched tick: rows of several sequences, each sequence's rows
+ * consecutive and in order). Activations are n rows and each weight is
+ * read once for all of them. Only the rows in out[] (ascending) go through
+ * the ops after the layers (final norm, classifier): row out[i]'s result
+ * is row i of their output. */
 typedef struct tk_op_args {
-    int pos;              /* first position                     */
-    int n;                /* positions in this run (>= 1)       */
-    const int32_t *tokens;/* [n] token ids                      */
-    int ith, nth;         /* thread index and count             */
+    const int *pos;       /* [n] position of each row in its sequence  */
+    const int *seq;       /* [n] sequence (KV cache slot) of each row  */
+    int n;                /* rows in this run (>= 1)                   */
+    const int32_t *tokens;/* [n] token ids                             */
+    const int *out;       /* [n_out] rows that want the final ops      */
+    int n_out;
+    int ith, nth;         /* thread index and count                    */
 } tk_op_args;
 typedef void (*tk_op_fn)(const struct tk_op *op, const tk_op_args *a);
 
@@ -53,7 +60,7 @@ typedef struct tk_op {
     tk_op_fn run;
     uint8_t kind, stage;
     uint8_t parallel;   /* every thread runs its share; else thread 0 only  */
-    uint8_t last_only;  /* only the last position's row (final norm, logits) */
+    uint8_t last_only;  /* only the rows in out[] (final norm, logits)      */
     int16_t layer;      /* -1 outside the layers                            */
     char name[40];      /* "blk.3.attn_q", "output", ...                    */
     /* operands (meaning depends on the op) */
@@ -78,6 +85,9 @@ typedef struct tk_graph {
     int n_ops, cap;
     int n_layer;
     int first_logits_op; /* ops from here on only run when logits are wanted */
+    int first_classifier_op; /* ops [first_logits_op, this) leave the final-norm
+                                hidden rows (one per out[] row) in `hidden` */
+    const float *hidden;     /* [n_out][n_embd] */
 } tk_graph;
 
 #endif

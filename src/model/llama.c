@@ -1,14 +1,16 @@
-/* llama.c: the Llama architecture as a graph, one position per run.
+/* llama.c: the Llama architecture as a graph; a run is n rows, each a
+ * token of sequence seq at position pos.
  *
  *   x = embed(token)                                            fetch
  *   per layer:  n = rmsnorm(x)
  *               q, k, v = Wq n, Wk n, Wv n;  rope(q, k)
- *               cache[pos] = k, v                               write-back
- *               x += Wo attention(q, cache[0..pos])
+ *               cache[seq][pos] = k, v                          write-back
+ *               x += Wo attention(q, cache[seq][0..pos])
  *               n = rmsnorm(x);  x += Wdown (silu(Wgate n) * (Wup n))
- *   logits = Wout rmsnorm(x)                                    execute
+ *   logits = Wout rmsnorm(x)  (rows that want logits only)      execute
  *
- * Attention is the only op that mixes positions. Each matrix multiply is
+ * Attention is the only op that mixes positions (and only those of one
+ * sequence); every other op treats rows alike, whatever their sequence. Each matrix multiply is
  * preceded by one conversion of its input row to the weights' vec_dot_type
  * (done once, before the barrier, not once per thread). */
 #include "llama.h"
@@ -19,6 +21,7 @@
 #include "../tensor/vec.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +45,14 @@ static size_t max_act_bytes(const tk_model *m) {
 }
 
 /* Walks the buffer plan: with base == NULL it only counts. */
-static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, int B, char *base) {
+static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, int B, int n_seq, char *base) {
     const tk_model_info *I = &m->info;
     size_t off = 0, qd = (size_t)I->n_head * I->head_dim, kvd = (size_t)I->n_head_kv * I->head_dim;
-    size_t kv = (size_t)I->n_layer * (size_t)n_ctx * kvd, b = (size_t)B, xqs = align64(max_act_bytes(m));
+    size_t b = (size_t)B, xqs = align64(max_act_bytes(m));
+    uint64_t kv, kvb; /* the caches: the only part that can get huge */
+    if (tk_mul_ovf((uint64_t)n_seq * (uint64_t)I->n_layer, (uint64_t)n_ctx * kvd, &kv) ||
+        tk_mul_ovf(kv, sizeof(float), &kvb) || kvb > SIZE_MAX / 4)
+        return 0;
 #define TAKE(field, bytes) \
     do { if (base) st->field = (void *)(base + off); off += align64(bytes); } while (0)
     TAKE(x, b * I->n_embd * sizeof(float));
@@ -58,7 +65,7 @@ static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, int B, char
     TAKE(hb, b * I->n_ff * sizeof(float));
     TAKE(hb2, b * I->n_ff * sizeof(float));
     TAKE(cs, b * I->rope_dim * sizeof(float));
-    TAKE(logits, (size_t)I->n_vocab * sizeof(float));
+    TAKE(logits, b * I->n_vocab * sizeof(float));
     TAKE(xq, b * xqs);
     TAKE(kcache, kv * sizeof(float));
     TAKE(vcache, kv * sizeof(float));
@@ -67,24 +74,33 @@ static size_t plan(tk_llama_state *st, const tk_model *m, int n_ctx, int B, char
     return off;
 }
 
-size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch) { return plan(NULL, m, n_ctx, n_batch, NULL); }
+size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch, int n_seq) {
+    return plan(NULL, m, n_ctx, n_batch, n_seq, NULL);
+}
 
-void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, void *mem) {
+void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, int n_seq, void *mem) {
     memset(st, 0, sizeof *st);
-    plan(st, m, n_ctx, n_batch, mem);
+    plan(st, m, n_ctx, n_batch, n_seq, mem);
     st->n_ctx = n_ctx;
     st->n_batch = n_batch;
+    st->n_seq = n_seq;
+    st->n_layer = m->info.n_layer;
+    st->kvd = (size_t)m->info.n_head_kv * m->info.head_dim;
 }
 
 /* ---- ops ------------------------------------------------------------------ */
-/* Each op handles the n positions of a run; row b of an activation belongs
- * to position pos + b. Ops marked last_only see just the last row. */
+/* Each op handles the n rows of a run; row b of an activation belongs to
+ * position row_pos(a, b) of sequence row_seq(a, b). Ops marked last_only
+ * see just the rows in a->out: their row i is run row out_row(op, a, i). */
 
 static const tk_model *M(const tk_op *op) { return (const tk_model *)op->ctx; }
 static const tk_llama_state *ST(const tk_op *op) { return (const tk_llama_state *)op->state; }
 
-/* first row and row count an op works on */
-static int first_row(const tk_op *op, const tk_op_args *a) { return op->last_only ? a->n - 1 : 0; }
+static int row_pos(const tk_op_args *a, int b) { return a->pos[b]; }
+static int row_seq(const tk_op_args *a, int b) { return a->seq[b]; }
+/* rows an op works on, and the run row its row i reads */
+static int op_rows(const tk_op *op, const tk_op_args *a) { return op->last_only ? a->n_out : a->n; }
+static int out_row(const tk_op *op, const tk_op_args *a, int i) { return op->last_only ? a->out[i] : i; }
 
 static void op_embed(const tk_op *op, const tk_op_args *a) {
     const tk_weight *w = op->w;
@@ -92,16 +108,15 @@ static void op_embed(const tk_op *op, const tk_op_args *a) {
         tk_get_row(w->type, M(op)->isa, w->data, w->cols, a->tokens[b], op->dst + (size_t)b * op->n);
 }
 
-/* src row b -> dst row b (last_only: src row n-1 -> dst row 0) */
+/* src row b -> dst row b (last_only: src row out[i] -> dst row i) */
 static void op_rmsnorm(const tk_op *op, const tk_op_args *a) {
-    int b0 = first_row(op, a);
-    for (int b = b0; b < a->n; b++)
-        tk_rmsnorm(op->dst + (size_t)(b - b0) * op->n, op->src + (size_t)b * op->n, op->w->data, op->n,
+    for (int i = 0, n = op_rows(op, a); i < n; i++)
+        tk_rmsnorm(op->dst + (size_t)i * op->n, op->src + (size_t)out_row(op, a, i) * op->n, op->w->data, op->n,
                    M(op)->info.rms_eps);
 }
 
 static void op_quant(const tk_op *op, const tk_op_args *a) {
-    int n = op->last_only ? 1 : a->n;
+    int n = op_rows(op, a);
     size_t xs = ST(op)->xq_stride;
     for (int b = 0; b < n; b++)
         tk_act_convert(op->wtype, M(op)->isa, op->src + (size_t)b * op->n, op->n, (char *)op->xq + (size_t)b * xs);
@@ -112,7 +127,7 @@ static void op_quant(const tk_op *op, const tk_op_args *a) {
  * whole tiles of 16 so every thread runs full tiles. */
 static void op_matmul(const tk_op *op, const tk_op_args *a) {
     int64_t r0, r1, rows = op->w->rows;
-    int n = op->last_only ? 1 : a->n;
+    int n = op_rows(op, a);
     if (n == 1) {
         tk_split(rows, a->ith, a->nth, &r0, &r1);
         tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
@@ -126,11 +141,11 @@ static void op_matmul(const tk_op *op, const tk_op_args *a) {
                    r0, r1);
 }
 
-/* cos/sin of each position of the run, shared by every layer's rope */
+/* cos/sin of each row's position, shared by every layer's rope */
 static void op_rope_angles(const tk_op *op, const tk_op_args *a) {
     const tk_model *m = M(op);
     for (int b = 0; b < a->n; b++)
-        tk_rope_angles(op->dst + (size_t)b * m->info.rope_dim, m->info.rope_dim, a->pos + b, m->info.rope_base, m->rope_pow);
+        tk_rope_angles(op->dst + (size_t)b * m->info.rope_dim, m->info.rope_dim, row_pos(a, b), m->info.rope_base, m->rope_pow);
 }
 
 /* q rows in dst, k rows in src2, angles in src */
@@ -144,29 +159,35 @@ static void op_rope(const tk_op *op, const tk_op_args *a) {
     }
 }
 
-/* write-back: the new K (src) and V (src2) rows into layer `layer` */
+/* write-back: the new K (src) and V (src2) rows into layer `layer` of
+ * their sequences' caches, a run of consecutive positions of one sequence
+ * at a time (a burst of one sequence is one copy) */
 static void op_kv_store(const tk_op *op, const tk_op_args *a) {
-    const tk_model_info *I = &M(op)->info;
     const tk_llama_state *st = ST(op);
-    size_t kvd = (size_t)I->n_head_kv * I->head_dim;
-    size_t at = ((size_t)op->layer * st->n_ctx + (size_t)a->pos) * kvd;
-    memcpy(st->kcache + at, op->src, (size_t)a->n * kvd * sizeof(float));
-    memcpy(st->vcache + at, op->src2, (size_t)a->n * kvd * sizeof(float));
+    size_t kvd = st->kvd;
+    for (int b = 0, e; b < a->n; b = e) {
+        for (e = b + 1; e < a->n && row_seq(a, e) == row_seq(a, b) && row_pos(a, e) == row_pos(a, b) + (e - b); e++) {}
+        size_t at = (size_t)row_pos(a, b) * kvd, len = (size_t)(e - b) * kvd * sizeof(float);
+        memcpy(tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer) + at, op->src + (size_t)b * kvd, len);
+        memcpy(tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer) + at, op->src2 + (size_t)b * kvd, len);
+    }
 }
 
-/* heads split across threads; position pos+b reads K, V of 0..pos+b */
+/* heads split across threads; row b reads K, V of positions 0..pos of its
+ * own sequence (rows of that sequence earlier in this run included: they
+ * were stored by kv_store) */
 static void op_attention(const tk_op *op, const tk_op_args *a) {
     const tk_model_info *I = &M(op)->info;
     const tk_llama_state *st = ST(op);
     int hd = I->head_dim, kvd = I->n_head_kv * hd, qd = I->n_head * hd, group = I->n_head / I->n_head_kv;
-    const float *kc = st->kcache + (size_t)op->layer * st->n_ctx * kvd;
-    const float *vc = st->vcache + (size_t)op->layer * st->n_ctx * kvd;
     float scale = 1.0f / sqrtf((float)hd);
     int isa = M(op)->isa;
     int64_t h0, h1;
     tk_split(I->n_head, a->ith, a->nth, &h0, &h1);
     for (int b = 0; b < a->n; b++) {
-        int pos = a->pos + b;
+        int pos = row_pos(a, b);
+        const float *kc = tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer);
+        const float *vc = tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer);
         for (int h = (int)h0; h < (int)h1; h++) {
             const float *q = op->src + (size_t)b * qd + (size_t)h * hd;
             float *att = st->att + (size_t)h * st->n_ctx;
@@ -315,9 +336,10 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
     b.layer = -1;
     g->first_logits_op = g->n_ops;
     norm(&b, &m->output_norm, st->xb, st->x, TK_STAGE_EXECUTE, "output_norm");
+    g->first_classifier_op = g->n_ops, g->hidden = st->xb;
     b.xq_src = NULL;
     matmul(&b, &m->output, st->logits, st->xb, TK_KIND_CLASSIFIER, TK_STAGE_EXECUTE, "output");
-    for (int i = g->first_logits_op; i < g->n_ops; i++) g->ops[i].last_only = 1; /* logits of the last position only */
+    for (int i = g->first_logits_op; i < g->n_ops; i++) g->ops[i].last_only = 1; /* only rows that want logits */
     return TK_OK;
 }
 

@@ -1,13 +1,14 @@
-/* llama.h: the Llama architecture as a graph of ops over one sequence's
- * buffers and KV cache (planned before the first token, one allocation). */
+/* llama.h: the Llama architecture as a graph of ops over a session's
+ * buffers and the KV caches of its sequences (planned before the first
+ * token, one allocation). */
 #ifndef TK_MODEL_LLAMA_H
 #define TK_MODEL_LLAMA_H
 
 #include "model.h"
 #include "graph.h"
 
-/* Buffers of one sequence; activations hold n_batch rows (B below), one
- * per position of a burst. */
+/* Buffers of a session; activations hold n_batch rows (B below), one per
+ * row of a run (a position of one of the n_seq sequences). */
 typedef struct tk_llama_state {
     float *x;      /* [B][n_embd]   residual stream                   */
     float *xb;     /* [B][n_embd]   normed input / sub-block output   */
@@ -18,21 +19,27 @@ typedef struct tk_llama_state {
     float *hb;     /* [B][n_ff]     gate, then swiglu                 */
     float *hb2;    /* [B][n_ff]     up                                */
     float *cs;     /* [B][rope_dim] cos/sin of each position          */
-    float *logits; /* [n_vocab]     of the last position              */
+    float *logits; /* [B][n_vocab]  one row per row that wants logits  */
     void *xq;      /* [B] activation rows in the weights' vec_dot_type */
     size_t xq_stride; /* bytes per xq row                             */
-    float *kcache; /* [n_layer][n_ctx][n_head_kv*head_dim]            */
+    float *kcache; /* [n_seq][n_layer][n_ctx][n_head_kv*head_dim]     */
     float *vcache; /* same                                            */
-    int n_ctx, n_batch;
+    int n_ctx, n_batch, n_seq, n_layer;
+    size_t kvd;    /* n_head_kv*head_dim                              */
 } tk_llama_state;
 
-/* Bytes needed for all buffers of a state with context n_ctx and bursts
- * of up to n_batch positions. */
-size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch);
+/* Bytes needed for all buffers of a state with n_seq sequences of context
+ * n_ctx and runs of up to n_batch rows; 0 when that overflows size_t. */
+size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch, int n_seq);
 /* Point the state's buffers into mem (tk_llama_state_bytes of it). */
-void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, void *mem);
+void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, int n_seq, void *mem);
 
-/* Build the graph of one position over st (ops array malloc'd into g). */
+/* K (or V) cache of layer l of sequence seq: [n_ctx][kvd] */
+static inline float *tk_llama_kv(const tk_llama_state *st, float *cache, int seq, int l) {
+    return cache + ((size_t)seq * (size_t)st->n_layer + (size_t)l) * (size_t)st->n_ctx * st->kvd;
+}
+
+/* Build the graph of a run over st (ops array malloc'd into g). */
 int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e);
 void tk_graph_free(tk_graph *g);
 
