@@ -59,7 +59,7 @@ typedef struct embed_job {
 
 struct srv_sched {
     tk_model *m;
-    sv_session *sess;
+    tk_session *sess;
     srv_sched_opts o;
     int n_vocab, n_ctx;
     pthread_t th;
@@ -71,7 +71,7 @@ struct srv_sched {
     int qlen;
     embed_job *jobs;
     slot *slots;
-    sv_batch_item *items;
+    tk_batch_item *items;
     int *item_slot;
     float *lbuf;
     srv_stats st;
@@ -280,7 +280,7 @@ static int setup(srv_sched *s, int i, tk_error *e) {
     srv_req *r = sl->req;
     int keep = lcp(sl->cache, sl->n_cache, r->ids, r->n_ids);
     if (keep >= r->n_ids) keep = r->n_ids - 1; /* the last prompt token gives the logits */
-    if (sv_seq_truncate(s->sess, i, keep, e)) return -1;
+    if (tk_seq_truncate(s->sess, i, keep, e)) return -1;
     sl->n_cache = sl->n_fed = keep;
     r->n_cached = sl->new_cached = keep;
     sl->prefill = 1;
@@ -351,7 +351,7 @@ static void run_jobs(srv_sched *s) {
     if (idle < 0 || !j) { pthread_mutex_unlock(&s->mu); return; }
     s->jobs = j->next;
     pthread_mutex_unlock(&s->mu);
-    j->rc = sv_embed(s->sess, idle, j->ids, j->n, j->out, j->e);
+    j->rc = tk_embed(s->sess, idle, j->ids, j->n, j->out, j->e);
     s->slots[idle].n_cache = 0; /* tk_embed resets the sequence */
     pthread_mutex_lock(&s->mu);
     j->done = 1;
@@ -404,7 +404,7 @@ static void *loop(void *arg) {
         for (int i = 0; i < s->o.n_slots; i++) {
             slot *sl = &s->slots[i];
             if (!sl->req || sl->prefill) continue;
-            s->items[n] = (sv_batch_item){i, sl->next, 1};
+            s->items[n] = (tk_batch_item){i, sl->next, 1};
             s->item_slot[n++] = i;
         }
         int budget = s->o.n_batch - n;
@@ -417,21 +417,21 @@ static void *loop(void *arg) {
             int c = r->n_ids - sl->n_fed < budget ? r->n_ids - sl->n_fed : budget;
             for (int j = 0; j < c; j++) {
                 int last = sl->n_fed + j == r->n_ids - 1;
-                s->items[n] = (sv_batch_item){i, r->ids[sl->n_fed + j], last};
+                s->items[n] = (tk_batch_item){i, r->ids[sl->n_fed + j], last};
                 s->item_slot[n++] = i;
             }
             budget -= c;
         }
         if (n == 0) continue;
         double t0 = tk_now_ns();
-        int rc = sv_batch_run(s->sess, s->items, n, &e);
+        int rc = tk_batch_run(s->sess, s->items, n, &e);
         double dt = (tk_now_ns() - t0) / 1e9;
         if (rc) {
             /* should not happen (contexts are checked before); fail the slots of this batch */
             pthread_mutex_lock(&s->mu);
             for (int j = 0; j < n; j++)
                 if (s->slots[s->item_slot[j]].req) fail_slot_locked(s, &s->slots[s->item_slot[j]], e.msg);
-            for (int i = 0; i < s->o.n_slots; i++) sv_seq_truncate(s->sess, i, 0, &e), s->slots[i].n_cache = 0;
+            for (int i = 0; i < s->o.n_slots; i++) tk_seq_truncate(s->sess, i, 0, &e), s->slots[i].n_cache = 0;
             pthread_mutex_unlock(&s->mu);
             continue;
         }
@@ -442,7 +442,7 @@ static void *loop(void *arg) {
             if (sl->prefill) sl->n_fed++, n_prompt++;
             if (!s->items[j].logits) continue;
             sl->prefill = 0;
-            sample(s, sl, sv_batch_logits(s->sess, j));
+            sample(s, sl, tk_batch_logits(s->sess, j));
         }
         pthread_mutex_lock(&s->mu);
         s->st.ticks++;
@@ -472,10 +472,11 @@ srv_sched *srv_sched_new(tk_model *m, const srv_sched_opts *o, tk_error *e) {
     s->m = m;
     s->o = *o;
     s->n_vocab = tk_n_vocab(m);
-    tk_session_opts so = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch};
-    s->sess = sv_session_new(m, &so, o->n_slots, e);
+    tk_session_opts so = {.n_ctx = o->n_ctx, .n_threads = o->n_threads, .n_batch = o->n_batch, .n_seq = o->n_slots};
+    s->sess = tk_session_new(m, &so, e);
     if (!s->sess) { free(s); return NULL; }
-    s->n_ctx = sv_session_n_ctx(s->sess);
+    s->n_ctx = tk_session_n_ctx(s->sess);
+    if (s->o.n_batch > tk_session_n_batch(s->sess)) s->o.n_batch = tk_session_n_batch(s->sess);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->progress, NULL);
@@ -518,7 +519,7 @@ void srv_sched_free(srv_sched *s) {
         free(s->slots[i].cache), free(s->slots[i].counts), free(s->slots[i].gen), free(s->slots[i].pend);
         tk_sampler_free(s->slots[i].smp);
     }
-    sv_session_free(s->sess);
+    tk_session_free(s->sess);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->progress);
