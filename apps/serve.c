@@ -111,6 +111,8 @@ static enum MHD_Result reply_error(server *S, struct MHD_Connection *c, unsigned
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *p = msg; *p; p++) /* one line, whatever a client put in a URL */
+        if ((unsigned char)*p < 0x20) *p = '?';
     return reply_json(S, c, status, error_obj(status, msg));
 }
 

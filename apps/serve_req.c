@@ -116,7 +116,7 @@ static int parse_messages(const cJSON *msgs, srv_params *p, char *err, size_t er
         const char *role = text(cJSON_GetObjectItemCaseSensitive(m, "role"), "a message's 'role'", err, errcap);
         if (!role) return -1;
         if (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant") && strcmp(role, "developer")) {
-            snprintf(err, errcap, "message role '%.32s' is not one of system, developer, user, assistant", role);
+            snprintf(err, errcap, "a message role is not one of system, developer, user, assistant");
             return -1;
         }
         long cl = content(cJSON_GetObjectItemCaseSensitive(m, "content"), NULL, err, errcap);

@@ -544,14 +544,26 @@ static void test_concurrent(void) {
     int st;
     const char *seeded = "{\"prompt\":\"Once upon a time\",\"max_tokens\":48,\"temperature\":0.9,\"seed\":7}";
     char *seed_ref = completion_text(&S, seeded, &st);
-    int fails = 0;
+    int fails = 0, rounds = 2;
     concurrent_round(16, GREEDY, greedy_ref, &fails);
     concurrent_round(16, seeded, seed_ref, &fails);
     long r0 = rss_kb(S.pid);
-    /* a few seconds more (the 60 s run is tests/serve/load.sh) */
-    for (int i = 0; i < 4; i++) concurrent_round(16, i % 2 ? seeded : GREEDY, i % 2 ? seed_ref : greedy_ref, &fails);
+    /* a few seconds more here; TICK_SERVE_LOAD_SECONDS=60 for the long run
+     * (tests/serve/load.sh) */
+    const char *env = getenv("TICK_SERVE_LOAD_SECONDS");
+    double secs = env ? atof(env) : 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0;; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double el = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (secs > 0 ? el >= secs : i >= 4) break;
+        concurrent_round(16, i % 2 ? seeded : GREEDY, i % 2 ? seed_ref : greedy_ref, &fails);
+        rounds++;
+    }
     long r1 = rss_kb(S.pid);
-    T_CHECK(fails == 0, "%d of 96 concurrent answers differ from the single-client ones", fails);
+    printf("  %d rounds of 16 concurrent clients, %d answers differ; RSS %ld -> %ld kB\n", rounds, fails, r0, r1);
+    T_CHECK(fails == 0, "%d of %d concurrent answers differ from the single-client ones", fails, 16 * rounds);
     T_CHECK(r0 > 0 && r1 - r0 < 4096, "RSS grew from %ld to %ld kB after warm-up", r0, r1);
     free(seed_ref);
 }
@@ -620,21 +632,21 @@ static void test_api_key(void) {
     T_CHECK(stop(&k) == 0, "exit status");
 }
 
-/* 429 when the queue is full: 1 slot, a queue of 1, four long requests. */
+/* 429 when the queue is full: 1 slot, a queue of 1, eight long requests at once. */
 static void test_queue_full(void) {
     if (!MODEL || !have_curl) T_SKIP("no model or no curl");
     srv q;
     T_CHECK(start(&q, MODEL, "--slots 1 --queue 1 -c 512") == 0, "start");
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4; do curl -s -o /dev/null -w '%%{http_code}\\n' -d '{\"prompt\":\"Once\",\"max_tokens\":400,\"temperature\":1}' "
-             "http://127.0.0.1:%d/v1/completions & sleep 0.05; done; wait", q.port);
+    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null -w '%%{http_code}\\n' -d '{\"prompt\":\"Once\",\"max_tokens\":500,\"temperature\":1}' "
+             "http://127.0.0.1:%d/v1/completions & done; wait", q.port);
     int st;
     char *o = t_run_cmd(cmd, &st);
     int n429 = 0, n200 = 0;
     for (char *p = o; p && *p; p++)
         if (!strncmp(p, "429", 3)) n429++;
         else if (!strncmp(p, "200", 3)) n200++;
-    T_CHECK(n429 >= 1 && n200 >= 1 && n429 + n200 == 4, "statuses: %s", o);
+    T_CHECK(n429 >= 1 && n200 >= 1 && n429 + n200 == 8, "statuses: %s", o);
     free(o);
     T_CHECK(stop(&q) == 0, "exit status");
 }
@@ -674,8 +686,13 @@ static void test_page_in_browser(void) {
     snprintf(cmd, sizeof cmd, "cd %s && HOME=%s timeout 90 %s --headless --no-sandbox --disable-gpu --no-first-run "
              "--virtual-time-budget=20000 --window-size=900,700 --dump-dom 'http://127.0.0.1:%d/?autotest=1&max_tokens=40' 2>/dev/null",
              t_tmpdir(), t_tmpdir(), chromium, S.port);
-    char *dom = t_run_cmd(cmd, &st);
-    const char *ans = dom ? strstr(dom, "class=\"msg assistant\" data-done=\"1\"><div>") : NULL;
+    char *dom = NULL;
+    const char *ans = NULL;
+    for (int tries = 0; tries < 3 && !ans; tries++) { /* a loaded machine can outlast the time budget */
+        free(dom);
+        dom = t_run_cmd(cmd, &st);
+        ans = dom ? strstr(dom, "class=\"msg assistant\" data-done=\"1\"><div>") : NULL;
+    }
     T_CHECK(ans && ans[strlen("class=\"msg assistant\" data-done=\"1\"><div>")] != '<', "no streamed answer in the DOM: %.400s",
             dom ? dom : "");
     T_CHECK(dom && strstr(dom, " tok/s"), "no tok/s shown");
@@ -714,6 +731,90 @@ static void test_shutdown(void) {
     S.port = 0;
 }
 
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    int port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &l) == 0) port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static long metric(const srv *s, const char *name) {
+    char *o;
+    if (http(s, "GET", "/metrics", NULL, NULL, &o) != 200) { free(o); return -1; }
+    const char *p = strstr(o, name);
+    long v = p ? atol(p + strlen(name)) : -1;
+    free(o);
+    return v;
+}
+
+/* docs/deploy.md's setup: two replicas behind nginx (least_conn, passive
+ * health checks): requests spread over both and survive one being killed. */
+static void test_nginx(void) {
+    if (!MODEL || !have_curl) T_SKIP("no model or no curl");
+    const char *ng = access("/usr/sbin/nginx", X_OK) == 0 ? "/usr/sbin/nginx" : NULL;
+    if (!ng) T_SKIP("no /usr/sbin/nginx (Debian: nginx)");
+    srv a, b, front;
+    T_CHECK(start(&a, MODEL, "--slots 2 -c 256") == 0 && start(&b, MODEL, "--slots 2 -c 256") == 0, "replicas");
+    char dir[256], conf[8192], path[300];
+    snprintf(dir, sizeof dir, "%s/nginx", t_tmpdir());
+    mkdir(dir, 0755);
+    front.port = free_port();
+    snprintf(conf, sizeof conf,
+             "daemon off; worker_processes 1; pid %s/nginx.pid; error_log %s/error.log;\n"
+             "events { worker_connections 256; }\n"
+             "http {\n access_log off;\n"
+             " client_body_temp_path %s/body; proxy_temp_path %s/proxy; fastcgi_temp_path %s/fcgi;\n"
+             " uwsgi_temp_path %s/uwsgi; scgi_temp_path %s/scgi;\n"
+             " upstream tick { least_conn;\n"
+             "  server 127.0.0.1:%d max_fails=1 fail_timeout=10s;\n"
+             "  server 127.0.0.1:%d max_fails=1 fail_timeout=10s;\n  keepalive 16; }\n"
+             " server { listen 127.0.0.1:%d;\n"
+             "  location / { proxy_pass http://tick; proxy_http_version 1.1; proxy_set_header Connection \"\";\n"
+             "   proxy_buffering off; proxy_read_timeout 600s; client_max_body_size 1m;\n"
+             "   proxy_next_upstream error timeout http_502 http_503; } } }\n",
+             dir, dir, dir, dir, dir, dir, dir, a.port, b.port, front.port);
+    snprintf(path, sizeof path, "%s/nginx.conf", dir);
+    t_write(path, conf, strlen(conf));
+    pid_t ngx = fork();
+    if (ngx == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1), dup2(fd, 2);
+        execl(ng, "nginx", "-p", dir, "-c", path, (char *)NULL);
+        _exit(127);
+    }
+    int up = 0;
+    for (int i = 0; i < 100 && !up; i++) {
+        msleep(50);
+        up = http(&front, "GET", "/health", NULL, NULL, NULL) == 200;
+    }
+    T_CHECK(up, "nginx did not come up (see %s/error.log)", dir);
+    long a0 = metric(&a, "\ntick_generations_total "), b0 = metric(&b, "\ntick_generations_total ");
+    /* 8 at once: least_conn puts them on both */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null -w '%%{http_code}\\n' "
+             "-d '{\"prompt\":\"Once\",\"max_tokens\":64,\"temperature\":0}' http://127.0.0.1:%d/v1/completions & done; wait", front.port);
+    int st;
+    char *o = t_run_cmd(cmd, &st);
+    int ok = 0;
+    for (char *p = o; p && (p = strstr(p, "200")); p += 3) ok++;
+    free(o);
+    long a1 = metric(&a, "\ntick_generations_total "), b1 = metric(&b, "\ntick_generations_total ");
+    T_CHECK(ok == 8 && a1 - a0 >= 1 && b1 - b0 >= 1, "%d of 8 ok; replica A took %ld, B %ld", ok, a1 - a0, b1 - b0);
+    /* kill A: every request still answered (by B) */
+    kill(a.pid, SIGKILL);
+    waitpid(a.pid, NULL, 0);
+    ok = 0;
+    for (int i = 0; i < 6; i++) ok += http(&front, "POST", "/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":4}", NULL, NULL) == 200;
+    T_CHECK(ok == 6, "%d of 6 answered after replica A died", ok);
+    kill(ngx, SIGTERM);
+    waitpid(ngx, NULL, 0);
+    T_CHECK(stop(&b) == 0, "replica B exit status");
+}
+
 int main(void) {
     MODEL = t_shared("models/stories260K.gguf", NULL);
     int st;
@@ -739,6 +840,7 @@ int main(void) {
     T_RUN(test_api_key);
     T_RUN(test_queue_full);
     T_RUN(test_loading);
+    T_RUN(test_nginx);
     T_RUN(test_shutdown);
     if (S.port) stop(&S);
     return t_done();
