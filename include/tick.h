@@ -90,6 +90,8 @@ int tk_model_meta(const tk_model *m, int i, const char **key, char *buf, size_t 
 
 enum {
     TK_TOKENIZE_ADD_BOS = 1, /* prepend BOS (if the model has one)        */
+    TK_TOKENIZE_PARSE_SPECIAL = 2, /* control-token text (<|im_start|>) becomes
+                                      those tokens, as a chat prompt needs */
 };
 
 /* Tokenize n bytes of UTF-8 text (special-token text is plain text).
@@ -106,6 +108,34 @@ int tk_token_piece(const tk_model *m, int32_t id, char *buf, int cap);
  * for `tokenize --pieces`; NULL for an id out of range. */
 const char *tk_token_text(const tk_model *m, int32_t id, int *len);
 int tk_token_is_eog(const tk_model *m, int32_t id);
+
+/* The tokenizer's kind and special tokens (for `tick inspect`). */
+typedef struct tk_vocab_info {
+    const char *type;          /* "spm" (SentencePiece) or "bpe" (byte-level) */
+    const char *pre;           /* BPE pre-tokenizer name, NULL for spm        */
+    int bos, eos, eot, pad, unk; /* ids, -1 when absent                       */
+    int add_bos;
+    int n_control, n_user_defined; /* tokens of those types                   */
+    const char *chat_template; /* as tk_model_chat_template                   */
+} tk_vocab_info;
+void tk_model_vocab_info(const tk_model *m, tk_vocab_info *out);
+
+/* ---- chat templates -------------------------------------------------------- */
+
+typedef struct tk_chat_msg { const char *role; const char *content; } tk_chat_msg;
+/* Render msgs with tmpl (Jinja source), or with the model's tokenizer.chat_template
+   when tmpl is NULL. add_gen: append the assistant prefix. *out is malloc'd,
+   NUL-terminated; returns its length or a negative tk_status with e set
+   (no template, unknown role, template error, step/output limit exceeded).
+   Roles must be system, user, assistant or tool. m may be NULL when tmpl is
+   given (bos_token and eos_token are then ""). The supported Jinja subset is
+   described in src/chat/template.h. Tokenize the result with
+   TK_TOKENIZE_PARSE_SPECIAL and without TK_TOKENIZE_ADD_BOS when the
+   template writes bos_token itself. */
+int tk_chat_render(const tk_model *m, const char *tmpl, const tk_chat_msg *msgs, int n,
+                   int add_gen, char **out, tk_error *e);
+/* the model's template source or NULL */
+const char *tk_model_chat_template(const tk_model *m);
 
 /* ---- sessions: the tick loop -------------------------------------------- */
 

@@ -370,7 +370,8 @@ int tk_tokenize(const tk_model *m, const char *text, size_t n, int flags, int32_
         return tk_err(e, TK_EINVAL, "text is not valid UTF-8 (bad byte 0x%02x at offset %zu)", (unsigned char)text[bad], bad);
     if (n > (size_t)1 << 30) return tk_err(e, TK_EINVAL, "text is too long (%zu bytes)", n);
     int add_bos = (flags & TK_TOKENIZE_ADD_BOS) && tk_vocab_bos(m->vocab) >= 0;
-    int r = tk_vocab_tokenize(m->vocab, text, n, add_bos, ids, cap);
+    int vflags = (add_bos ? TK_VOCAB_ADD_BOS : 0) | (flags & TK_TOKENIZE_PARSE_SPECIAL ? TK_VOCAB_PARSE_SPECIAL : 0);
+    int r = tk_vocab_tokenize_ex(m->vocab, text, n, vflags, ids, cap);
     return r < 0 ? -r : r;
 }
 

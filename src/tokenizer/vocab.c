@@ -44,6 +44,7 @@ void tk_vocab_free(tk_vocab *v) {
     if (!v) return;
     free(v->blob), free(v->off), free(v->len), free(v->score), free(v->type), free(v->eog);
     free(v->slot), free(v->slot_hash), free(v->ud), free(v->ud_flags), free(v->sp), free(v->sp_flags);
+    free(v->chat_template);
     tk_bpe_free(v->bpe);
     free(v);
 }
@@ -360,6 +361,13 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
         return rc;
     }
     memcpy(v->model, bpe ? "gpt2" : "llama", bpe ? 5 : 6);
+    if (tk_gguf_find(g, "tokenizer.chat_template") >= 0) {
+        if ((rc = tk_gguf_get_str(g, "tokenizer.chat_template", &s, &slen, e)) ||
+            (rc = tk_vocab_set_chat_template(v, s, (size_t)slen, e))) {
+            tk_vocab_free(v);
+            return rc;
+        }
+    }
 
     /* llama.cpp gives Phi-3 vocabularies (general.name contains "phi-3" or
      * "phi3", any case) strip-right on their user-defined tokens. */
@@ -492,6 +500,32 @@ int tk_vocab_eos(const tk_vocab *v) { return v->eos; }
 int tk_vocab_add_bos(const tk_vocab *v) { return v->add_bos; }
 const char *tk_vocab_model_name(const tk_vocab *v) { return v->model; }
 const char *tk_vocab_pre_name(const tk_vocab *v) { return v->bpe ? tk_bpe_pre_name(v->bpe) : NULL; }
+
+const char *tk_vocab_chat_template(const tk_vocab *v) { return v->chat_template; }
+
+int tk_vocab_set_chat_template(tk_vocab *v, const char *s, size_t n, tk_error *e) {
+    if (memchr(s, 0, n)) return tk_err(e, TK_EFORMAT, "tokenizer.chat_template contains a NUL byte");
+    char *c = malloc(n + 1);
+    if (!c) return tk_err(e, TK_ENOMEM, "out of memory for the chat template (%zu bytes)", n);
+    memcpy(c, s, n);
+    c[n] = 0;
+    free(v->chat_template);
+    v->chat_template = c;
+    return TK_OK;
+}
+
+void tk_vocab_specials(const tk_vocab *v, tk_vocab_info *o) {
+    o->type = v->bpe ? "bpe" : "spm";
+    o->pre = v->bpe ? tk_bpe_pre_name(v->bpe) : NULL;
+    o->bos = v->bos, o->eos = v->eos, o->eot = v->eot, o->pad = v->pad, o->unk = v->unk;
+    o->add_bos = v->add_bos;
+    o->n_control = o->n_user_defined = 0;
+    for (int i = 0; i < v->n; i++) {
+        o->n_control += v->type[i] == TK_TOKEN_CONTROL;
+        o->n_user_defined += v->type[i] == TK_TOKEN_USER_DEFINED;
+    }
+    o->chat_template = v->chat_template;
+}
 
 int tk_vocab_is_eog(const tk_vocab *v, int32_t id) { return id >= 0 && id < v->n && v->eog[id]; }
 

@@ -49,6 +49,14 @@ const char *tk_vocab_model_name(const tk_vocab *v); /* "llama" or "gpt2" */
 /* The pre-tokenizer of a BPE vocab ("gpt-2", "default", ...); NULL for SPM. */
 const char *tk_vocab_pre_name(const tk_vocab *v);
 
+/* The chat template (tokenizer.chat_template in GGUF, chat_template of
+ * tokenizer_config.json), NUL-terminated, or NULL when the file has none. */
+const char *tk_vocab_chat_template(const tk_vocab *v);
+/* Set it from s[0..n) (copied); a NUL inside is TK_EFORMAT. */
+int tk_vocab_set_chat_template(tk_vocab *v, const char *s, size_t n, tk_error *e);
+/* Type, pre-tokenizer, special ids and token-type counts (tick.h). */
+void tk_vocab_specials(const tk_vocab *v, tk_vocab_info *out);
+
 /* Tokenize len bytes of text (special-token text is treated as plain text).
  * Returns the number of ids written; if more than cap are needed, returns
  * -(needed). Invalid UTF-8: SPM encodes the bytes through byte fallback;

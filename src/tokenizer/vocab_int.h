@@ -45,6 +45,7 @@ struct tk_vocab {
     struct tk_bpe *bpe;    /* non-NULL for tokenizer.ggml.model "gpt2"       */
 
     int bos, eos, unk, eot, pad;   /* -1 when absent */
+    char *chat_template;           /* tokenizer.chat_template (malloc'd) or NULL */
     int add_bos, add_space_prefix;
     char model[16];
 };
