@@ -12,7 +12,6 @@
 #include "serve.h"
 #include "serve_page.h"
 #include "../src/base/cycles.h"
-#include "../src/model/model.h"
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -261,8 +260,8 @@ static int prepare(server *S, srv_req *r, char *msg, size_t cap) {
     int special = 0;
     if (r->p.kind == SRV_CHAT) {
         tk_error e = {0};
-        const char *tmpl = S->chat_tmpl ? S->chat_tmpl : sv_model_chat_template(S->m) ? NULL : CHATML;
-        if (sv_chat_render(S->m, tmpl, r->p.msgs, r->p.n_msgs, 1, &text, &e) < 0) {
+        const char *tmpl = S->chat_tmpl ? S->chat_tmpl : tk_model_chat_template(S->m) ? NULL : CHATML;
+        if (tk_chat_render(S->m, tmpl, r->p.msgs, r->p.n_msgs, 1, &text, &e) < 0) {
             snprintf(msg, cap, "chat template: %.400s", e.msg);
             return 400;
         }
@@ -288,10 +287,10 @@ static int prepare(server *S, srv_req *r, char *msg, size_t cap) {
         snprintf(msg, cap, "the prompt is not valid UTF-8 or too long");
         return 400;
     }
-    int flags = (bos ? TK_VOCAB_ADD_BOS : 0) | (special ? TK_VOCAB_PARSE_SPECIAL : 0);
-    int n = tk_vocab_tokenize_ex(S->m->vocab, text, len, flags, NULL, 0);
-    if (n < 0) n = -n;
-    if (n == INT_MAX || n < 0) { free(text); snprintf(msg, cap, "the prompt could not be tokenized"); return 400; }
+    int flags = (bos ? TK_TOKENIZE_ADD_BOS : 0) | (special ? TK_TOKENIZE_PARSE_SPECIAL : 0);
+    tk_error e = {0};
+    int n = tk_tokenize(S->m, text, len, flags, NULL, 0, &e);
+    if (n < 0) { free(text); snprintf(msg, cap, "the prompt: %.400s", e.msg); return 400; }
     if (n == 0) { free(text); snprintf(msg, cap, "the prompt is empty (no tokens)"); return 400; }
     if (n > S->lim.max_prompt) {
         free(text);
@@ -300,7 +299,7 @@ static int prepare(server *S, srv_req *r, char *msg, size_t cap) {
     }
     r->ids = malloc((size_t)n * sizeof *r->ids);
     if (!r->ids) { free(text); snprintf(msg, cap, "out of memory"); return 500; }
-    r->n_ids = tk_vocab_tokenize_ex(S->m->vocab, text, len, flags, r->ids, n);
+    r->n_ids = tk_tokenize(S->m, text, len, flags, r->ids, n, &e);
     free(text);
     if (!r->p.seed_set) r->p.seed = (uint64_t)tk_now_ns() ^ (uint64_t)(uintptr_t)r;
     return 0;

@@ -6,7 +6,6 @@
 #define TK_APPS_SERVE_H
 
 #include "tick.h"
-#include "serve_standin.h" /* TEMPORARY until branches batch and chat are merged */
 
 #include <pthread.h>
 #include <stddef.h>

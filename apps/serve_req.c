@@ -115,8 +115,9 @@ static int parse_messages(const cJSON *msgs, srv_params *p, char *err, size_t er
         if (!cJSON_IsObject(m)) { snprintf(err, errcap, "each message must be an object"); return -1; }
         const char *role = text(cJSON_GetObjectItemCaseSensitive(m, "role"), "a message's 'role'", err, errcap);
         if (!role) return -1;
-        if (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant") && strcmp(role, "developer")) {
-            snprintf(err, errcap, "a message role is not one of system, developer, user, assistant");
+        if (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant") && strcmp(role, "developer") &&
+            strcmp(role, "tool")) {
+            snprintf(err, errcap, "a message role is not one of system, developer, user, assistant, tool");
             return -1;
         }
         long cl = content(cJSON_GetObjectItemCaseSensitive(m, "content"), NULL, err, errcap);

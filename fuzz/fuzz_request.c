@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(p.n_msgs >= 1 && p.msgs);
         for (int i = 0; i < p.n_msgs; i++) {
             CHECK(srv_utf8_ok(p.msgs[i].content, strlen(p.msgs[i].content)));
-            CHECK(!strcmp(p.msgs[i].role, "system") || !strcmp(p.msgs[i].role, "user") || !strcmp(p.msgs[i].role, "assistant"));
+            CHECK(!strcmp(p.msgs[i].role, "system") || !strcmp(p.msgs[i].role, "user") || !strcmp(p.msgs[i].role, "assistant") || !strcmp(p.msgs[i].role, "tool"));
         }
     } else {
         CHECK((p.prompt != NULL) != (p.ids != NULL));

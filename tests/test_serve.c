@@ -232,6 +232,47 @@ static void test_chat(void) {
     cJSON_Delete(j);
 }
 
+static int usage_prompt(cJSON *j) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "usage"), "prompt_tokens");
+    return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+static int n_tokens(const srv *s, const char *json_text) {
+    char body[1024], *o;
+    snprintf(body, sizeof body, "{\"content\":%s,\"add_special\":true}", json_text);
+    http(s, "POST", "/tokenize", body, NULL, &o);
+    cJSON *j = cJSON_Parse(o);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "tokens"));
+    cJSON_Delete(j);
+    free(o);
+    return n;
+}
+
+/* The prompt a chat becomes: stories260K has no template, so ChatML (the
+ * fallback); with --chat-template FILE, that template. */
+static void test_chat_template(void) {
+    NEED_SERVER();
+    int st;
+    const char *req = "{\"messages\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1}";
+    cJSON *j = post_json(&S, "/v1/chat/completions", req, &st);
+    int want = n_tokens(&S, "\"<|im_start|>system\\nS<|im_end|>\\n<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n\"");
+    T_CHECK(st == 200 && usage_prompt(j) == want && want > 10, "ChatML prompt: %d tokens, want %d", usage_prompt(j), want);
+    cJSON_Delete(j);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tmpl.jinja", t_tmpdir());
+    const char *tmpl = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} {% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}";
+    t_write(path, tmpl, strlen(tmpl));
+    char extra[600];
+    snprintf(extra, sizeof extra, "--slots 1 -c 256 --chat-template %s", path);
+    srv t;
+    T_CHECK(start(&t, MODEL, extra) == 0, "start with --chat-template");
+    j = post_json(&t, "/v1/chat/completions", req, &st);
+    want = n_tokens(&t, "\"[system] S [user] Hi [assistant]\"");
+    T_CHECK(st == 200 && usage_prompt(j) == want, "--chat-template prompt: %d tokens, want %d", usage_prompt(j), want);
+    cJSON_Delete(j);
+    T_CHECK(stop(&t) == 0, "exit status");
+}
+
 /* A stop string that spans tokens: the text ends right before it. */
 static void test_stop(void) {
     NEED_SERVER();
@@ -825,6 +866,7 @@ int main(void) {
     T_RUN(test_completion_matches_cli);
     T_RUN(test_stream);
     T_RUN(test_chat);
+    T_RUN(test_chat_template);
     T_RUN(test_stop);
     T_RUN(test_logprobs);
     T_RUN(test_seed_and_penalties);
