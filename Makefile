@@ -92,6 +92,7 @@ fuzz: $(FUZZ_TARGETS)
 build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lpcre2-8 -lm -lpthread -o $@
+build-fuzz/fuzz_request: apps/serve_req.c apps/serve.h
 
 # The issue-4 table: random-weight models at real shapes (tick synth) in a
 # cache outside the repo, then tick bench at 1 and 2 threads.

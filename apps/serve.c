@@ -588,15 +588,39 @@ static enum MHD_Result detokenize(server *S, struct MHD_Connection *c, conn *k) 
     return reply_json(S, c, 200, j);
 }
 
+static char *base64_f32(const float *v, int n) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t len = (size_t)n * 4;
+    unsigned char *b = malloc(len);
+    char *o = malloc((len + 2) / 3 * 4 + 1);
+    if (!b || !o) { free(b), free(o); return NULL; }
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        for (int k = 0; k < 4; k++) b[4 * i + k] = (unsigned char)(u >> (8 * k));
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t x = (uint32_t)b[i] << 16 | (i + 1 < len ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < len ? b[i + 2] : 0);
+        o[w++] = A[x >> 18 & 63], o[w++] = A[x >> 12 & 63];
+        o[w++] = i + 1 < len ? A[x >> 6 & 63] : '=';
+        o[w++] = i + 2 < len ? A[x & 63] : '=';
+    }
+    o[w] = 0;
+    free(b);
+    return o;
+}
+
 static enum MHD_Result embeddings(server *S, struct MHD_Connection *c, conn *k) {
     char msg[512];
     cJSON *in = cJSON_ParseWithLength(k->body ? k->body : "", k->len);
     const cJSON *inp = in ? cJSON_GetObjectItemCaseSensitive(in, "input") : NULL;
     if (!inp) { cJSON_Delete(in); return reply_error(S, c, 400, "the body must be a JSON object with 'input'"); }
     const cJSON *ef = cJSON_GetObjectItemCaseSensitive(in, "encoding_format");
-    if (ef && !(cJSON_IsString(ef) && !strcmp(ef->valuestring, "float"))) {
+    int b64 = cJSON_IsString(ef) && !strcmp(ef->valuestring, "base64");
+    if (ef && !cJSON_IsNull(ef) && !b64 && !(cJSON_IsString(ef) && !strcmp(ef->valuestring, "float"))) {
         cJSON_Delete(in);
-        return reply_error(S, c, 400, "'encoding_format' must be \"float\"");
+        return reply_error(S, c, 400, "'encoding_format' must be \"float\" or \"base64\"");
     }
     /* inputs: a string, an array of strings, an array of ids, or an array of id arrays */
     const cJSON *list[64];
@@ -648,8 +672,15 @@ static enum MHD_Result embeddings(server *S, struct MHD_Connection *c, conn *k) 
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "object", "embedding");
         cJSON_AddNumberToObject(o, "index", i);
-        cJSON *ev = cJSON_AddArrayToObject(o, "embedding");
-        for (int d = 0; d < n_embd; d++) cJSON_AddItemToArray(ev, cJSON_CreateNumber(vec[d]));
+        if (b64) {
+            /* the float32 values, little-endian, in base64 (what OpenAI's clients ask for) */
+            char *enc = base64_f32(vec, n_embd);
+            cJSON_AddStringToObject(o, "embedding", enc ? enc : "");
+            free(enc);
+        } else {
+            cJSON *ev = cJSON_AddArrayToObject(o, "embedding");
+            for (int d = 0; d < n_embd; d++) cJSON_AddItemToArray(ev, cJSON_CreateNumber(vec[d]));
+        }
         cJSON_AddItemToArray(data, o);
     }
     cJSON_Delete(in);
