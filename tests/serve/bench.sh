@@ -26,7 +26,9 @@ printf '%-8s %10s %12s %10s %12s %12s\n' streams tokens "wall s" "tok/s" "x 1 st
 base=
 for C in 1 2 4 8; do
   t0=$(date +%s.%N)
-  for i in $(seq $C); do one $i & done; wait
+  pids=
+  for i in $(seq $C); do one $i & pids="$pids $!"; done
+  wait $pids # not plain wait: the server is a child too
   t1=$(date +%s.%N)
   tok=$(cat "$D"/c[1-9].json 2>/dev/null | head -n $C | jq -s 'map(.usage.completion_tokens) | add')
   ttft=$(cat "$D"/c[1-9].json | head -n $C | jq -s 'map(.timings.prompt_ms) | add / length')
