@@ -47,6 +47,7 @@ int cli_parse(int argc, char **argv, int first, int flags, const char *cmd, cli_
         if ((flags & F_PIECES) && !strcmp(a, "--pieces")) { o->pieces = 1; continue; }
         if ((flags & F_CLOCK) && !strcmp(a, "--clock")) { o->clock = 1; continue; }
         if ((flags & F_JSON) && !strcmp(a, "--json")) { o->json = 1; continue; }
+        if ((flags & F_MODEL) && !strcmp(a, "--no-repack")) { o->no_repack = 1; continue; }
         if (a[0] != '-' || !a[1]) {
             if (o->model) return bad(cmd, a, NULL, "unexpected argument (the model is already given)");
             o->model = a;
@@ -154,7 +155,8 @@ char *cli_prompt(const cli_opts *o, size_t *len) {
 
 tk_model *cli_load(const cli_opts *o) {
     tk_error e = {0};
-    tk_load_opts lo = {.tokenizer_path = o->tokenizer, .isa = o->isa, .vocab_only = o->vocab_only};
+    tk_load_opts lo = {.tokenizer_path = o->tokenizer, .isa = o->isa, .vocab_only = o->vocab_only,
+                       .no_repack = o->no_repack, .n_threads = o->n_threads};
     tk_model *m = tk_model_load(o->model, &lo, &e);
     if (!m) fprintf(stderr, "tick: %s\n", e.msg);
     return m;

@@ -14,6 +14,7 @@ typedef struct cli_opts {
     int n_predict, n_ctx, n_threads, no_bos, pieces, seed_set, clock, json;
     int tick_index; /* clock --tick N (-1: none) */
     int vocab_only; /* load only the vocabulary (tokenize) */
+    int no_repack;  /* --no-repack: keep the file's weight layout */
     tk_sampler_params sp;
 } cli_opts;
 

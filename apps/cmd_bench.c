@@ -2,7 +2,10 @@
  * speed, like llama-bench: each test repeated after a warm-up, the median
  * quoted with the range, and generation put against the machine's measured
  * read bandwidth (decode streams every weight once per token). `-t 1,2`
- * runs the tests at each thread count. */
+ * runs the tests at each thread count. `--seqs 1,2,4,8` adds generation
+ * with that many sequences decoding together (tgNxS: one batched tick per
+ * step reads the weights once for all S; tok/s counts every sequence's
+ * tokens). */
 #include "cli.h"
 #include "../src/base/cycles.h"
 #include "../src/runtime/session.h"
@@ -35,6 +38,7 @@ static double weight_bytes_per_token(const tk_session *s) {
 typedef struct bench_opts {
     int n_prompt, n_gen, reps, json, clock;
     int threads[16], n_threads;
+    int seqs[16], n_seqs;
 } bench_opts;
 
 /* "1,2,4" -> threads[]; 0 on success */
@@ -50,6 +54,60 @@ static int parse_threads(const char *s, bench_opts *b) {
         s = end;
     }
     return b->n_threads ? 0 : -1;
+}
+
+/* "1,2,4,8" -> seqs[]; 0 on success */
+static int parse_seqs(const char *s, bench_opts *b) {
+    b->n_seqs = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > 256 || b->n_seqs == 16) return -1;
+        b->seqs[b->n_seqs++] = (int)v;
+        if (*end == ',') end++;
+        else if (*end) return -1;
+        s = end;
+    }
+    return b->n_seqs ? 0 : -1;
+}
+
+/* n_seq sequences at once: each gets the prompt (batched ticks of up to
+ * n_batch rows, not timed), then n_gen ticks of one token per sequence.
+ * Returns the median aggregate tok/s in *med (range in lo, hi). */
+static int bench_seqs(tk_model *m, const bench_opts *b, int n_threads, int n_seq, int n_ctx, const int32_t *ids, double *med,
+                      double *lo, double *hi, tk_error *e) {
+    const tk_model_info *I = tk_model_info_of(m);
+    tk_session_opts so = {.n_ctx = n_ctx, .n_threads = n_threads, .n_seq = n_seq, .n_batch = n_seq > 64 ? n_seq : 64};
+    tk_session *s = tk_session_new(m, &so, e);
+    if (!s) return 1;
+    int nb = tk_session_n_batch(s), status = 0;
+    tk_batch_item *it = calloc((size_t)nb, sizeof *it);
+    double *tg = calloc((size_t)b->reps, sizeof *tg);
+    if (!it || !tg || nb < n_seq) {
+        snprintf(e->msg, sizeof e->msg, nb < n_seq ? "more sequences than the context (-c) holds positions" : "out of memory");
+        status = 1;
+    }
+    for (int r = -1; r < b->reps && !status; r++) { /* r = -1: warm-up */
+        for (int k = 0; k < n_seq; k++) tk_seq_truncate(s, k, 0, NULL);
+        /* prompts: sequence after sequence, nb rows per tick */
+        int n = 0;
+        for (int k = 0; k < n_seq && !status; k++)
+            for (int i = 0; i < b->n_prompt && !status; i++) {
+                it[n++] = (tk_batch_item){k, ids[i], i == b->n_prompt - 1};
+                if (n == nb || (k == n_seq - 1 && i == b->n_prompt - 1)) status = tk_batch_run(s, it, n, e), n = 0;
+            }
+        double t0 = tk_now_ns();
+        for (int i = 0; i < b->n_gen && !status; i++) {
+            for (int k = 0; k < n_seq; k++) it[k] = (tk_batch_item){k, I->bos >= 0 ? I->bos : 0, 1};
+            status = tk_batch_run(s, it, n_seq, e);
+        }
+        double t1 = tk_now_ns();
+        if (r >= 0) tg[r] = (double)n_seq * b->n_gen / ((t1 - t0) / 1e9);
+    }
+    if (!status) *med = median(tg, b->reps), *lo = tg[0], *hi = tg[b->reps - 1];
+    free(it), free(tg);
+    tk_session_free(s);
+    return status ? 1 : 0;
 }
 
 /* One model at one thread count: pp and tg medians (and ranges). */
@@ -120,8 +178,31 @@ static int bench_one(tk_model *m, const bench_opts *b, int n_threads, int n_ctx,
         }
         fflush(stdout);
     }
+    tk_session_free(s); /* its thread pool would compete with the next session's */
+    /* several sequences decoding together: one tick reads the weights for all */
+    for (int q = 0; q < b->n_seqs && !status && b->n_gen; q++) {
+        int S = b->seqs[q];
+        double med, lo, hi;
+        if ((status = bench_seqs(m, b, n_threads, S, n_ctx, ids, &med, &lo, &hi, &e))) {
+            fprintf(stderr, "tick bench: %d sequences: %s\n", S, e.msg);
+            break;
+        }
+        double gbs = med / S * wb / 1e9, pct = lim.read_gbs > 0 ? 100 * gbs / lim.read_gbs : 0;
+        if (b->json) {
+            printf(",\n  {\"model\": \"%s\", \"type\": \"%s\", \"weight_bytes\": %llu, \"isa\": \"%s\", \"threads\": %d, \"test\": \"tg%dx%d\", "
+                   "\"seqs\": %d, \"reps\": %d, \"tok_s\": %.3f, \"tok_s_min\": %.3f, \"tok_s_max\": %.3f, \"bytes_per_token\": %.0f, "
+                   "\"gbs\": %.3f, \"read_gbs\": %.3f, \"pct_bw\": %.2f, \"gflops\": %.3f, \"peak_gflops\": %.3f}",
+                   I->name, type, (unsigned long long)I->weight_bytes, I->isa ? I->isa : "?", n_threads, b->n_gen, S, S, b->reps,
+                   med, lo, hi, wb / S, gbs, lim.read_gbs, pct, med * fl / 1e9, lim.f32_gflops);
+        } else {
+            char ps[32] = "-";
+            if (lim.read_gbs > 0) snprintf(ps, sizeof ps, "%.1f%% of %.1f", pct, lim.read_gbs);
+            printf("| %s | %s | %.1f MiB | %d | tg%dx%d | %.2f | %.2f–%.2f | %.1f | %.2f | %s |\n", I->name, type,
+                   I->weight_bytes / 1048576.0, n_threads, b->n_gen, S, med, lo, hi, wb / S / 1048576.0, gbs, ps);
+        }
+        fflush(stdout);
+    }
     free(ids), free(pp), free(tg);
-    tk_session_free(s);
     return status;
 }
 
@@ -140,6 +221,16 @@ int cmd_bench(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) { b.json = 1; continue; }
         if (!strcmp(a, "--clock")) { b.clock = 1; continue; } /* to measure the clock's own cost */
+        if (!strcmp(a, "--seqs")) {
+            if (i + 1 >= argc || parse_seqs(argv[i + 1], &b)) {
+                fprintf(stderr, "tick bench: --seqs '%s': expected sequence counts in [1, 256], comma separated (e.g. 1,2,4,8)\n",
+                        i + 1 < argc ? argv[i + 1] : "");
+                free(rest);
+                return 2;
+            }
+            i++;
+            continue;
+        }
         if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (i + 1 >= argc || parse_threads(argv[i + 1], &b)) {
                 fprintf(stderr, "tick bench: %s '%s': expected thread counts in [1, 1024], comma separated (e.g. 1,2)\n", a,

@@ -40,6 +40,7 @@ int cmd_graph(int argc, char **argv) {
     int rc = cli_parse(ac, av, 2, F_MODEL, "graph", &o);
     free(av);
     if (rc) return rc;
+    o.no_repack = 1; /* the graph is drawn, not run */
     tk_model *m = cli_load(&o);
     if (!m) return 1;
     tk_error e = {0};

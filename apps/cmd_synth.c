@@ -15,6 +15,9 @@
 #include <time.h>
 
 #define DEFAULT_VOCAB "../shared/models/vocab/ggml-vocab-llama-spm.gguf"
+/* qwen2: its own vocabulary when present, else GPT-2's (byte-level BPE too) */
+#define QWEN2_VOCAB "../shared/models/vocab/ggml-vocab-qwen2.gguf"
+#define QWEN2_VOCAB_FALLBACK "../shared/models/vocab/ggml-vocab-gpt-2.gguf"
 
 int cmd_synth(int argc, char **argv);
 
@@ -33,7 +36,7 @@ static int to_int(const char *s, long lo, long hi, long *out) {
 }
 
 int cmd_synth(int argc, char **argv) {
-    const char *shape_name = NULL, *out = NULL, *vocab = NULL, *type_name = "f32";
+    const char *shape_name = NULL, *out = NULL, *vocab = NULL, *type_name = "f32", *arch = NULL;
     uint64_t seed = 0;
     long threads = 1;
     /* explicit dims: -1 = not given */
@@ -55,7 +58,7 @@ int cmd_synth(int argc, char **argv) {
             if (!strcmp(a, dim_flag[k])) d = k;
         int known = d >= 0 || !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--type") || !strcmp(a, "--vocab") ||
                     !strcmp(a, "--seed") || !strcmp(a, "-s") || !strcmp(a, "-t") || !strcmp(a, "--threads") ||
-                    !strcmp(a, "--rope-base") || !strcmp(a, "--eps");
+                    !strcmp(a, "--rope-base") || !strcmp(a, "--eps") || !strcmp(a, "--arch");
         if (!known) return bad(a, "unknown flag (see tick help)");
         if (i + 1 >= argc) return bad(a, "needs a value");
         const char *v = argv[++i];
@@ -67,6 +70,9 @@ int cmd_synth(int argc, char **argv) {
             type_name = v;
         } else if (!strcmp(a, "--vocab")) {
             vocab = v;
+        } else if (!strcmp(a, "--arch")) {
+            if (strcmp(v, "llama") && strcmp(v, "qwen2")) return bad(a, "expected llama or qwen2");
+            arch = v;
         } else if (!strcmp(a, "--seed") || !strcmp(a, "-s")) {
             char *end;
             errno = 0;
@@ -116,6 +122,7 @@ int cmd_synth(int argc, char **argv) {
         if (dims[k] >= 0) *field[k] = (int)dims[k];
     if (shape_name && (dims[0] >= 0 || dims[1] >= 0 || dims[2] >= 0 || dims[3] >= 0 || dims[4] >= 0 || dims[5] >= 0 || dims[6] >= 0))
         snprintf(s->name, sizeof s->name, "%.20s-custom", shape_name);
+    if (arch) snprintf(s->arch, sizeof s->arch, "%s", arch);
     if (tied >= 0) s->tied = tied;
     if (rope_base > 0.0f) s->rope_base = rope_base;
     if (eps > 0.0f) s->rms_eps = eps;
@@ -123,14 +130,24 @@ int cmd_synth(int argc, char **argv) {
         fprintf(stderr, "tick synth: %s\n", e.msg);
         return 2;
     }
-    o.vocab_path = vocab ? vocab : DEFAULT_VOCAB;
+    const char *def = DEFAULT_VOCAB;
+    int fallback = 0;
+    if (!strcmp(s->arch, "qwen2")) {
+        FILE *f = fopen(QWEN2_VOCAB, "rb");
+        fallback = !f;
+        def = f ? QWEN2_VOCAB : QWEN2_VOCAB_FALLBACK;
+        if (f) fclose(f);
+    }
+    o.vocab_path = vocab ? vocab : def;
     if (!vocab) {
-        FILE *f = fopen(DEFAULT_VOCAB, "rb");
+        FILE *f = fopen(def, "rb");
         if (!f) {
-            fprintf(stderr, "tick synth: the default vocabulary %s is absent; pass --vocab VOCAB.gguf\n", DEFAULT_VOCAB);
+            fprintf(stderr, "tick synth: the default vocabulary %s is absent; pass --vocab VOCAB.gguf\n", def);
             return 1;
         }
         fclose(f);
+        if (fallback)
+            fprintf(stderr, "tick synth: note: %s is absent; using the GPT-2 vocabulary %s\n", QWEN2_VOCAB, def);
     }
 
     struct timespec t0, t1;
@@ -145,9 +162,9 @@ int cmd_synth(int argc, char **argv) {
     if (st.vocab_padded)
         fprintf(stderr, "tick synth: note: %s has %d tokens; shape %s needs %d, so %d '<unused_ID>' tokens (type UNUSED) were added\n",
                 o.vocab_path, st.n_vocab - st.vocab_padded, s->name, st.n_vocab, st.vocab_padded);
-    printf("tick synth: wrote %s: %s (embd %d, layers %d, heads %d/%d, ffn %d, vocab %d, ctx %d, %s), %s, seed %" PRIu64
+    printf("tick synth: wrote %s: %s %s (embd %d, layers %d, heads %d/%d, ffn %d, vocab %d, ctx %d, %s), %s, seed %" PRIu64
            ", %d tensors, %.1f M params, %" PRIu64 " bytes, %.2f s\n",
-           out, s->name, s->n_embd, s->n_layer, s->n_head, s->n_head_kv, s->n_ff, st.n_vocab, s->n_ctx,
+           out, s->arch[0] ? s->arch : "llama", s->name, s->n_embd, s->n_layer, s->n_head, s->n_head_kv, s->n_ff, st.n_vocab, s->n_ctx,
            s->tied ? "tied" : "untied", tk_dtype_name(type), seed, st.n_tensors, (double)st.n_params / 1e6, st.file_bytes, secs);
     return 0;
 }

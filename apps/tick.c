@@ -23,7 +23,7 @@ static const char *USAGE =
     "  clock     the flags of run, plus [--json] [--tick N]: where the time of every tick\n"
     "            went, per stage, op kind and layer, against the machine's limits;\n"
     "            --tick N: tick N in detail (tick 0: the prompt, run as one burst)\n"
-    "  bench     -m MODEL [-p N] [-n N] [-t N[,N...]] [-r REPS] [--json] [--clock]\n"
+    "  bench     -m MODEL [-p N] [-n N] [-t N[,N...]] [-r REPS] [--seqs S[,S...]] [--json] [--clock]\n"
     "            prompt processing (ppN) and generation (tgN) tok/s, median and range\n"
     "            of REPS runs (default -p 128 -n 64 -r 5) at each thread count,\n"
     "            GB/s against the read bandwidth\n"
@@ -42,9 +42,9 @@ static const char *USAGE =
     "            norms stay F32; like llama-quantize --pure\n"
     "  synth     SHAPE -o OUT.gguf [--type TYPE] [--vocab VOCAB.gguf] [--seed N] [-t N]\n"
     "            a random-weight Llama GGUF at a real shape (tinyllama-1.1b,\n"
-    "            stories110m, stories15m, llama2-7b, llama3-8b), or explicit dims:\n"
+    "            stories110m, stories15m, llama2-7b, llama3-8b, qwen2-0.5b), or explicit dims:\n"
     "            --embd N --layers N --heads N [--kv-heads N] --ffn N --ctx N\n"
-    "            [--vocab-size N] [--tied] [--rope-base F] [--eps F]\n"
+    "            [--vocab-size N] [--tied] [--rope-base F] [--eps F] [--arch llama|qwen2]\n"
     "  serve     -m MODEL [--host ADDR] [--port N] [--slots N] [--api-key KEY] [-c N] [-t N]\n"
     "            an OpenAI-compatible HTTP server with continuous batching and a chat\n"
     "            page at /; see tick serve --help and README.md for every flag\n"
@@ -108,6 +108,7 @@ int cmd_inspect(int argc, char **argv) {
     cli_opts o;
     int rc = cli_parse(argc, argv, 2, F_MODEL, "inspect", &o);
     if (rc) return rc;
+    o.no_repack = 1; /* nothing runs: the file's layout is all it shows */
     tk_model *m = cli_load(&o);
     if (!m) return 1;
     const tk_model_info *I = tk_model_info_of(m);

@@ -46,6 +46,11 @@ typedef struct tk_load_opts {
     /* Only the vocabulary (for tokenizing): any architecture, vocab-only
      * GGUF files too; no weights are bound and no session can be made. */
     int vocab_only;
+    /* Q8_0 / Q4_0 matrices are repacked at load for the AVX-512 VNNI
+     * kernels (faster decode and prefill, bit-identical results, one copy
+     * resident); no_repack keeps the file's layout (faster start-up). */
+    int no_repack;
+    int n_threads; /* threads for load-time work (repacking); 0: physical cores */
 } tk_load_opts;
 
 /* Load a GGUF file (v2/v3) or a llama2.c checkpoint (legacy v0 or "ak42" v1).

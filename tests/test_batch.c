@@ -288,6 +288,7 @@ static void test_errors(void) {
     tk_session_free(s);
     T_CHECK(tk_session_new(m, &(tk_session_opts){.n_seq = 5000}, &e) == NULL && e.code == TK_EINVAL, "5000 sequences: %s",
             e.msg);
+    T_CHECK(tk_session_new(m, &(tk_session_opts){.n_seq = -1}, &e) == NULL && e.code == TK_EINVAL, "-1 sequences: %s", e.msg);
     tk_model_free(m);
 }
 
@@ -390,6 +391,24 @@ static void embed_model(const char *rel, const char *sha, double tol) {
 static void test_embed_stories(void) { embed_model(STORIES, STORIES_SHA, 1e-5); }
 static void test_embed_tiny_q8_0(void) { embed_model(TINY_Q8, TINY_Q8_SHA, 1e-6); }
 
+/* tick bench --seqs: a tgNxS row per sequence count, JSON included; a bad
+ * list is one line on stderr and exit status 2. */
+static void test_bench_seqs(void) {
+    const char *p = t_shared(STORIES, STORIES_SHA);
+    if (!p) T_SKIP("fixture %s is absent or altered", STORIES);
+    char args[512];
+    snprintf(args, sizeof args, "bench -m %s -p 4 -n 3 -r 1 -t 1 --seqs 1,3 --json", p);
+    int st;
+    char *err = NULL, *out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0 && out && strstr(out, "\"test\": \"tg3x1\"") && strstr(out, "\"test\": \"tg3x3\", \"seqs\": 3"),
+            "bench --seqs 1,3 --json: status %d, %s %s", st, out ? out : "", err ? err : "");
+    free(out), free(err);
+    snprintf(args, sizeof args, "bench -m %s --seqs 1,x", p);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 2 && err && t_one_line(err) && strstr(err, "--seqs"), "bad --seqs: status %d, %s", st, err ? err : "");
+    free(out), free(err);
+}
+
 int main(void) {
     T_RUN(test_batch_stories);
     T_RUN(test_batch_tiny_f32);
@@ -399,5 +418,6 @@ int main(void) {
     T_RUN(test_clock_batched_tick);
     T_RUN(test_embed_stories);
     T_RUN(test_embed_tiny_q8_0);
+    T_RUN(test_bench_seqs);
     return t_done();
 }

@@ -661,6 +661,50 @@ static void test_synth_vocab_padding(void) {
     remove(novocab);
 }
 
+/* arch qwen2: qwen2.* keys, random (not all-ones) Q/K/V biases, and the
+ * file runs */
+static void test_synth_qwen2(void) {
+    char vocab[1024];
+    const char *p = t_shared(S260, S260_SHA);
+    if (!p) T_SKIP("%s is absent or altered", S260);
+    snprintf(vocab, sizeof vocab, "%s", p);
+    tk_synth_opts o = {.type = TK_F32, .vocab_path = vocab, .seed = 3};
+    tk_error e = {0};
+    T_CHECK(tk_synth_shape_named("qwen2-0.5b", &o.shape, &e) == TK_OK, "%s", e.msg);
+    tk_synth_shape *s = &o.shape;
+    s->n_embd = 64, s->n_layer = 2, s->n_head = 4, s->n_head_kv = 2, s->n_ff = 96, s->n_vocab = 0, s->n_ctx = 64;
+    tk_synth_stats st;
+    const char *out = tmp("qwen2.gguf");
+    T_CHECK(tk_synth_write(&o, out, &st, &e) == TK_OK, "synth: %s", e.msg);
+    T_CHECK(st.n_tensors == 2 + 2 * 12, "tensors %d", st.n_tensors);
+    tk_gguf *g = NULL;
+    if (tk_gguf_open(&g, out, &e) == TK_OK) {
+        const char *a;
+        uint64_t n;
+        float rb = 0;
+        T_CHECK(tk_gguf_get_str(g, "general.architecture", &a, &n, NULL) == TK_OK && n == 5 && !memcmp(a, "qwen2", 5), "arch");
+        T_CHECK(tk_gguf_get_f32(g, "qwen2.rope.freq_base", &rb, NULL) == TK_OK && rb == 1e6f, "rope base %g", rb);
+        const tk_gguf_tensor *b = tk_gguf_find_tensor(g, "blk.1.attn_k.bias");
+        T_CHECK(b && b->type == TK_F32 && b->n_dims == 1 && b->ne[0] == 32, "blk.1.attn_k.bias");
+        if (b) {
+            const float *v = b->data;
+            double ss = 0;
+            for (int i = 0; i < 32; i++) ss += (double)v[i] * v[i];
+            T_CHECK(ss > 32 * 1e-4 && ss < 32 * 1e-3, "bias values ~ N(0, 0.02): mean square %g", ss / 32);
+        }
+    } else {
+        T_CHECK(0, "read back: %s", e.msg);
+    }
+    tk_gguf_free(g);
+    int rs;
+    char args[1024];
+    snprintf(args, sizeof args, "run -m %s -p hello -n 4 --temp 0", out);
+    char *r = run_merged(args, &rs);
+    T_CHECK(rs == 0 && r && strstr(r, "generated: 4 tokens"), "run: exit %d: %s", rs, r);
+    free(r);
+    remove(out);
+}
+
 static void test_synth_shapes(void) {
     tk_synth_shape s;
     tk_error e = {0};
@@ -672,7 +716,9 @@ static void test_synth_shapes(void) {
     T_CHECK(tk_synth_shape_named("llama3-8b", &s, &e) == TK_OK && s.n_vocab == 128256 && s.rope_base == 500000.0f &&
                 s.n_head_kv == 8 && s.n_ctx == 8192,
             "llama3-8b");
-    T_CHECK(tk_synth_shape_named("qwen2-0.5b", &s, &e) == TK_EUNSUPPORTED && strstr(e.msg, "architecture qwen2 is not supported yet"),
+    T_CHECK(tk_synth_shape_named("qwen2-0.5b", &s, &e) == TK_OK && !strcmp(s.arch, "qwen2") && s.n_embd == 896 &&
+                s.n_layer == 24 && s.n_head == 14 && s.n_head_kv == 2 && s.n_ff == 4864 && s.n_vocab == 151936 &&
+                s.rope_base == 1e6f && s.tied,
             "qwen2: %s", e.msg);
     T_CHECK(tk_synth_shape_named("gpt5", &s, &e) == TK_EINVAL && strstr(e.msg, "tinyllama-1.1b"), "unknown: %s", e.msg);
     tk_synth_shape_named("stories15m", &s, &e);
@@ -692,7 +738,7 @@ static void test_cli_errors(void) {
         {"synth gpt5 -o OUT", "unknown shape 'gpt5'", 2},
         {"synth stories15m -o OUT --type q5_1", "unknown type", 2},
         {"synth stories15m", "-o", 2},
-        {"synth qwen2-0.5b -o OUT", "architecture qwen2 is not supported yet", 1},
+        {"synth stories15m --arch gpt2 -o OUT", "expected llama or qwen2", 2},
         {"synth stories15m -o OUT --seed -3", "--seed", 2},
         {"synth stories15m -o OUT --frobnicate 1", "unknown flag", 2},
         {"synth --embd 64 -o OUT", "--layers is missing", 2},
@@ -728,6 +774,7 @@ int main(void) {
     T_RUN(test_synth_stories15m);
     T_RUN(test_synth_every_type);
     T_RUN(test_synth_vocab_padding);
+    T_RUN(test_synth_qwen2);
     T_RUN(test_synth_shapes);
     T_RUN(test_cli_errors);
     return t_done();

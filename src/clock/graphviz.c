@@ -41,12 +41,18 @@ static void access(const tk_op *op, bkey *rd, int *nr, bkey *wr, int *nw) {
     *nr = *nw = 0;
     bkey cache = {op->xq, op->layer};
     switch (op->kind) {
-    case TK_KIND_EMBED: wr[(*nw)++] = plain(op->dst); break;
+    case TK_KIND_EMBED:
+        if (op->src) rd[(*nr)++] = plain(op->dst); /* learned positions: added to x */
+        wr[(*nw)++] = plain(op->dst);
+        break;
     case TK_KIND_QUANT: rd[(*nr)++] = plain(op->src), wr[(*nw)++] = plain(op->xq); break;
     case TK_KIND_QKV:
     case TK_KIND_ATTN_OUT:
     case TK_KIND_FFN:
-    case TK_KIND_CLASSIFIER: rd[(*nr)++] = plain(op->xq), wr[(*nw)++] = plain(op->dst); break;
+    case TK_KIND_CLASSIFIER:
+        /* a matmul reads xq; a bias after it (no xq) adds to dst in place */
+        rd[(*nr)++] = plain(op->xq ? op->xq : op->dst), wr[(*nw)++] = plain(op->dst);
+        break;
     case TK_KIND_ROPE:
         if (op->src2) { /* q in dst and k in src2, rotated in place with the angles in src */
             rd[(*nr)++] = plain(op->dst), rd[(*nr)++] = plain(op->src2), rd[(*nr)++] = plain(op->src);
@@ -58,7 +64,11 @@ static void access(const tk_op *op, bkey *rd, int *nr, bkey *wr, int *nw) {
     case TK_KIND_KV_STORE: rd[(*nr)++] = plain(op->src), rd[(*nr)++] = plain(op->src2), wr[(*nw)++] = cache; break;
     case TK_KIND_ATTN: rd[(*nr)++] = plain(op->src), rd[(*nr)++] = cache, wr[(*nw)++] = plain(op->dst); break;
     case TK_KIND_RESIDUAL:
-    case TK_KIND_ACT: rd[(*nr)++] = plain(op->dst), rd[(*nr)++] = plain(op->src), wr[(*nw)++] = plain(op->dst); break;
+    case TK_KIND_ACT:
+        rd[(*nr)++] = plain(op->dst);
+        if (op->src) rd[(*nr)++] = plain(op->src); /* GELU has none */
+        wr[(*nw)++] = plain(op->dst);
+        break;
     default: /* norm and anything new: src (and src2) in, dst out */
         if (op->src) rd[(*nr)++] = plain(op->src);
         if (op->src2) rd[(*nr)++] = plain(op->src2);

@@ -19,38 +19,32 @@
 /* ---- shapes ------------------------------------------------------------------ */
 
 typedef struct named {
-    const char *name;
+    const char *name, *arch;
     int embd, layers, heads, kv_heads, ffn, vocab, ctx, tied;
-    float rope_base;
+    float rope_base, rms_eps;
 } named;
 
 static const named SHAPES[] = {
-    {"tinyllama-1.1b", 2048, 22, 32, 4, 5632, 32000, 2048, 0, 10000.0f},
-    {"stories110m", 768, 12, 12, 12, 2048, 32000, 1024, 1, 10000.0f},
-    {"stories15m", 288, 6, 6, 6, 768, 32000, 256, 1, 10000.0f},
-    {"llama2-7b", 4096, 32, 32, 32, 11008, 32000, 4096, 0, 10000.0f},
-    {"llama3-8b", 4096, 32, 32, 8, 14336, 128256, 8192, 0, 500000.0f},
+    {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 5632, 32000, 2048, 0, 10000.0f, 1e-5f},
+    {"stories110m", "llama", 768, 12, 12, 12, 2048, 32000, 1024, 1, 10000.0f, 1e-5f},
+    {"stories15m", "llama", 288, 6, 6, 6, 768, 32000, 256, 1, 10000.0f, 1e-5f},
+    {"llama2-7b", "llama", 4096, 32, 32, 32, 11008, 32000, 4096, 0, 10000.0f, 1e-5f},
+    {"llama3-8b", "llama", 4096, 32, 32, 8, 14336, 128256, 8192, 0, 500000.0f, 1e-5f},
+    {"qwen2-0.5b", "qwen2", 896, 24, 14, 2, 4864, 151936, 32768, 1, 1000000.0f, 1e-6f},
 };
 
-/* Shapes of architectures tick does not run yet. */
-static const struct { const char *name, *arch; } OTHER[] = {
-    {"qwen2-0.5b", "qwen2"},
-};
-
-const char *tk_synth_shape_list(void) { return "tinyllama-1.1b, stories110m, stories15m, llama2-7b, llama3-8b"; }
+const char *tk_synth_shape_list(void) { return "tinyllama-1.1b, stories110m, stories15m, llama2-7b, llama3-8b, qwen2-0.5b"; }
 
 int tk_synth_shape_named(const char *name, tk_synth_shape *out, tk_error *e) {
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < sizeof OTHER / sizeof *OTHER; i++)
-        if (!strcmp(name, OTHER[i].name))
-            return tk_err(e, TK_EUNSUPPORTED, "shape '%s': architecture %s is not supported yet", name, OTHER[i].arch);
     for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) {
         const named *s = &SHAPES[i];
         if (strcmp(name, s->name)) continue;
         snprintf(out->name, sizeof out->name, "%s", s->name);
+        snprintf(out->arch, sizeof out->arch, "%s", s->arch);
         out->n_embd = s->embd, out->n_layer = s->layers, out->n_head = s->heads, out->n_head_kv = s->kv_heads;
         out->n_ff = s->ffn, out->n_vocab = s->vocab, out->n_ctx = s->ctx, out->tied = s->tied;
-        out->rope_base = s->rope_base, out->rms_eps = 1e-5f;
+        out->rope_base = s->rope_base, out->rms_eps = s->rms_eps;
         return TK_OK;
     }
     return tk_err(e, TK_EINVAL, "unknown shape '%s' (known: %s; or give explicit dims)", name, tk_synth_shape_list());
@@ -59,6 +53,8 @@ int tk_synth_shape_named(const char *name, tk_synth_shape *out, tk_error *e) {
 int tk_synth_shape_check(const tk_synth_shape *s, int type, tk_error *e) {
     const tk_dtype_traits *t = tk_dtype_get(type);
     if (!t || !t->from_float) return tk_err(e, TK_EINVAL, "type %s cannot be written", tk_dtype_name(type));
+    if (s->arch[0] && strcmp(s->arch, "llama") && strcmp(s->arch, "qwen2"))
+        return tk_err(e, TK_EINVAL, "architecture '%.16s' cannot be synthesized (llama, qwen2)", s->arch);
 #define RANGE(v, lo, hi, what) \
     if ((v) < (lo) || (v) > (hi)) return tk_err(e, TK_EINVAL, "%s %d is out of range [%d, %d]", what, (v), (lo), (hi))
     RANGE(s->n_embd, 1, 1 << 16, "embedding size");
@@ -283,7 +279,9 @@ int tk_synth_write(const tk_synth_opts *o, const char *out_path, tk_synth_stats 
     }
 
     w = tk_gguf_writer_new();
-    int max_t = 3 + 9 * s.n_layer;
+    const char *arch = s.arch[0] ? s.arch : "llama";
+    int qwen2 = !strcmp(arch, "qwen2");
+    int max_t = 3 + 12 * s.n_layer;
     ts = calloc((size_t)max_t, sizeof *ts);
     j.scratch = calloc((size_t)nth, sizeof *j.scratch);
     if (!w || !ts || !j.scratch) {
@@ -294,19 +292,22 @@ int tk_synth_write(const tk_synth_opts *o, const char *out_path, tk_synth_stats 
     char name[160];
     snprintf(name, sizeof name, "tick-synth-%s", s.name[0] ? s.name : "custom");
 #define KV(call) if ((rc = (call)) != TK_OK) goto done
-    KV(tk_gguf_writer_set_str(w, "general.architecture", "llama", e));
+    char key[64];
+#define AK(k) (snprintf(key, sizeof key, "%s." k, arch), key)
+    KV(tk_gguf_writer_set_str(w, "general.architecture", arch, e));
     KV(tk_gguf_writer_set_str(w, "general.name", name, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.block_count", (uint32_t)s.n_layer, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.context_length", (uint32_t)s.n_ctx, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.embedding_length", (uint32_t)s.n_embd, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.feed_forward_length", (uint32_t)s.n_ff, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)s.n_head, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.attention.head_count_kv", (uint32_t)s.n_head_kv, e));
-    KV(tk_gguf_writer_set_f32(w, "llama.rope.freq_base", s.rope_base, e));
-    KV(tk_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", s.rms_eps, e));
+    KV(tk_gguf_writer_set_u32(w, AK("block_count"), (uint32_t)s.n_layer, e));
+    KV(tk_gguf_writer_set_u32(w, AK("context_length"), (uint32_t)s.n_ctx, e));
+    KV(tk_gguf_writer_set_u32(w, AK("embedding_length"), (uint32_t)s.n_embd, e));
+    KV(tk_gguf_writer_set_u32(w, AK("feed_forward_length"), (uint32_t)s.n_ff, e));
+    KV(tk_gguf_writer_set_u32(w, AK("attention.head_count"), (uint32_t)s.n_head, e));
+    KV(tk_gguf_writer_set_u32(w, AK("attention.head_count_kv"), (uint32_t)s.n_head_kv, e));
+    KV(tk_gguf_writer_set_f32(w, AK("rope.freq_base"), s.rope_base, e));
+    KV(tk_gguf_writer_set_f32(w, AK("attention.layer_norm_rms_epsilon"), s.rms_eps, e));
     KV(tk_gguf_writer_set_u32(w, "general.file_type", (uint32_t)tk_ftype_of(type), e));
-    KV(tk_gguf_writer_set_u32(w, "llama.vocab_size", (uint32_t)s.n_vocab, e));
-    KV(tk_gguf_writer_set_u32(w, "llama.rope.dimension_count", (uint32_t)hd, e));
+    KV(tk_gguf_writer_set_u32(w, AK("vocab_size"), (uint32_t)s.n_vocab, e));
+    KV(tk_gguf_writer_set_u32(w, AK("rope.dimension_count"), (uint32_t)hd, e));
+#undef AK
     KV(tk_gguf_writer_copy_kv(w, v, is_tokenizer_key, NULL, e));
     if (n_tok < (uint64_t)s.n_vocab) KV(pad_vocab(w, v, o->vocab_path, n_tok, (uint64_t)s.n_vocab - n_tok, e));
     if (type == TK_Q8_0 || type == TK_Q4_0) KV(tk_gguf_writer_set_u32(w, "general.quantization_version", 2, e));
@@ -321,6 +322,13 @@ int tk_synth_write(const tk_synth_opts *o, const char *out_path, tk_synth_stats 
         T("attn_q", type, E, Q);
         T("attn_k", type, E, KVD);
         T("attn_v", type, E, KVD);
+        if (qwen2) { /* biases: random like the weights, not ones like the norms */
+#define TB(nm, c) snprintf(n, sizeof n, "blk.%d." nm ".bias", l); KV(add(w, ts, &nt, &j, n, TK_F32, c, 0, e)); ts[nt - 1].norm = 0
+            TB("attn_q", Q);
+            TB("attn_k", KVD);
+            TB("attn_v", KVD);
+#undef TB
+        }
         T("attn_output", type, Q, E);
         T("ffn_norm", TK_F32, E, 0);
         T("ffn_gate", type, E, F);

@@ -37,6 +37,7 @@
 
 typedef struct tk_synth_shape {
     char name[32];          /* "tinyllama-1.1b"; "custom" for explicit dims */
+    char arch[16];          /* "llama" (also when empty) or "qwen2"         */
     int n_embd, n_layer, n_head, n_head_kv, n_ff;
     int n_vocab;            /* 0: the vocabulary file's token count         */
     int n_ctx;
@@ -45,9 +46,12 @@ typedef struct tk_synth_shape {
 } tk_synth_shape;
 
 /* A named shape: tinyllama-1.1b, stories110m, stories15m, llama2-7b,
- * llama3-8b. TK_EUNSUPPORTED for known shapes of other architectures
- * (qwen2-0.5b: "architecture qwen2 is not supported yet"), TK_EINVAL for
- * unknown names (the message lists the known ones). */
+ * llama3-8b, qwen2-0.5b. TK_EINVAL for unknown names (the message lists
+ * the known ones).
+ *
+ * Architecture qwen2 writes the same tensors as llama plus the biases
+ * blk.N.attn_q.bias, attn_k.bias, attn_v.bias (F32, random like the
+ * weights), and its keys under "qwen2." instead of "llama.". */
 int tk_synth_shape_named(const char *name, tk_synth_shape *out, tk_error *e);
 /* "tinyllama-1.1b, stories110m, ..." */
 const char *tk_synth_shape_list(void);

@@ -1,5 +1,5 @@
-/* llama.c: the Llama architecture as a graph; a run is n rows, each a
- * token of sequence seq at position pos.
+/* llama.c: the Llama architecture (and its relatives GPT-2, Qwen2, Phi-3)
+ * as a graph; a run is n rows, each a token of sequence seq at position pos.
  *
  *   x = embed(token)                                            fetch
  *   per layer:  n = rmsnorm(x)
@@ -9,8 +9,16 @@
  *               n = rmsnorm(x);  x += Wdown (silu(Wgate n) * (Wup n))
  *   logits = Wout rmsnorm(x)  (rows that want logits only)      execute
  *
+ * The other architectures are branches of the same builder: LayerNorm
+ * with a shift instead of RMSNorm and learned positions added to the
+ * embedding instead of rope (GPT-2), biases after the Q, K, V (Qwen2,
+ * GPT-2), output and FFN projections (GPT-2), the NEOX rope layout (Qwen2,
+ * Phi-3), a GELU FFN without gate (GPT-2). Fused tensors are split into
+ * views when the model is bound (model.c), so they need no ops here.
+ *
  * Attention is the only op that mixes positions (and only those of one
- * sequence); every other op treats rows alike, whatever their sequence. Each matrix multiply is
+ * sequence); every other op treats rows alike, whatever their sequence.
+ * Each matrix multiply is
  * preceded by one conversion of its input row to the weights' vec_dot_type
  * (done once, before the barrier, not once per thread). */
 #include "llama.h"
@@ -37,6 +45,7 @@ static size_t max_act_bytes(const tk_model *m) {
         const tk_layer *L = &m->layers[l];
         const tk_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) {
+            if (!ws[i]->data) continue; /* no gate in a GELU FFN */
             size_t b = tk_act_bytes(ws[i]->type, ws[i]->cols);
             if (b > mx) mx = b;
         }
@@ -128,6 +137,14 @@ static void op_quant(const tk_op *op, const tk_op_args *a) {
 static void op_matmul(const tk_op *op, const tk_op_args *a) {
     int64_t r0, r1, rows = op->w->rows;
     int n = op_rows(op, a);
+    if (op->w->packed) { /* whole groups of 16 rows per thread */
+        tk_split(rows / 16, a->ith, a->nth, &r0, &r1);
+        if (n == 1) tk_matvec_packed(op->w->type, M(op)->isa, op->w->packed, op->w->cols, op->xq, op->dst, r0 * 16, r1 * 16);
+        else
+            tk_matmul_packed(op->w->type, M(op)->isa, op->w->packed, op->w->cols, op->xq, ST(op)->xq_stride, n, op->dst,
+                             rows, r0 * 16, r1 * 16);
+        return;
+    }
     if (n == 1) {
         tk_split(rows, a->ith, a->nth, &r0, &r1);
         tk_matvec_rows(op->w->type, M(op)->isa, op->w->data, op->w->cols, op->xq, op->dst, r0, r1);
@@ -211,6 +228,51 @@ static void op_swiglu(const tk_op *op, const tk_op_args *a) {
     tk_swiglu(op->dst, op->src, a->n * op->n);
 }
 
+/* ---- ops of the other architectures ----------------------------------------- */
+
+/* LayerNorm with scale w and shift src2: src row b -> dst row b (last_only
+ * as op_rmsnorm) */
+static void op_layernorm(const tk_op *op, const tk_op_args *a) {
+    for (int i = 0, n = op_rows(op, a); i < n; i++)
+        tk_layernorm(op->dst + (size_t)i * op->n, op->src + (size_t)out_row(op, a, i) * op->n, op->w->data, op->src2,
+                     op->n, M(op)->norm_eps);
+}
+
+/* dst row b += bias (w) for each row (last_only: the rows of out[], which
+ * the op before compacted into rows 0 .. n_out-1) */
+static void op_bias(const tk_op *op, const tk_op_args *a) {
+    int rows = op_rows(op, a);
+    const float *bias = op->w->data;
+    for (int b = 0; b < rows; b++) {
+        float *d = op->dst + (size_t)b * op->n;
+        for (int i = 0; i < op->n; i++) d[i] += bias[i];
+    }
+}
+
+static void op_gelu(const tk_op *op, const tk_op_args *a) { tk_gelu(op->dst, a->n * op->n); }
+
+/* x row b += learned position embedding of the row's position (src: one
+ * scratch row per position for the conversion to float) */
+static void op_pos_embd(const tk_op *op, const tk_op_args *a) {
+    const tk_weight *w = op->w;
+    for (int b = 0; b < a->n; b++) {
+        float *tmp = (float *)op->src + (size_t)b * op->n, *x = op->dst + (size_t)b * op->n;
+        tk_get_row(w->type, M(op)->isa, w->data, w->cols, row_pos(a, b), tmp);
+        for (int i = 0; i < op->n; i++) x[i] += tmp[i];
+    }
+}
+
+/* op_rope with the NEOX pair layout */
+static void op_rope_neox(const tk_op *op, const tk_op_args *a) {
+    const tk_model_info *I = &M(op)->info;
+    size_t qd = (size_t)I->n_head * I->head_dim, kvd = (size_t)I->n_head_kv * I->head_dim;
+    for (int b = 0; b < a->n; b++) {
+        const float *cs = op->src + (size_t)b * I->rope_dim;
+        tk_rope_neox(op->dst + b * qd, I->n_head, I->head_dim, I->rope_dim, cs);
+        tk_rope_neox((float *)op->src2 + b * kvd, I->n_head_kv, I->head_dim, I->rope_dim, cs);
+    }
+}
+
 /* ---- graph building -------------------------------------------------------- */
 
 typedef struct builder {
@@ -236,11 +298,31 @@ static tk_op *add(builder *b, tk_op_fn fn, int kind, int stage, const char *name
     return op;
 }
 
-static void norm(builder *b, const tk_weight *w, float *dst, const float *src, int stage, const char *name) {
+/* RMSNorm, or LayerNorm with shift wb (the model's norm_kind) */
+static void norm(builder *b, const tk_weight *w, const tk_weight *wb, float *dst, const float *src, int stage, const char *name) {
     int n = b->m->info.n_embd;
+    if (b->m->norm_kind == TK_NORM_LAYER) {
+        tk_op *op = add(b, op_layernorm, TK_KIND_NORM, stage, name);
+        op->w = w, op->src2 = wb->data, op->dst = dst, op->src = src, op->n = n;
+        /* mean; subtract, square, sum; subtract, scale, times w, plus b */
+        op->flops = 8ull * n, op->bytes = 4ull * n * 4, op->weight_bytes = 2ull * n * 4;
+        op->shape[0] = 1, op->shape[1] = n;
+        return;
+    }
     tk_op *op = add(b, op_rmsnorm, TK_KIND_NORM, stage, name);
     op->w = w, op->dst = dst, op->src = src, op->n = n;
     op->flops = 4ull * n, op->bytes = 3ull * n * 4, op->weight_bytes = (uint64_t)n * 4;
+    op->shape[0] = 1, op->shape[1] = n;
+}
+
+/* dst rows += bias, accounted to the kind of the matmul it follows; none
+ * when the model has no such bias */
+static void bias(builder *b, const tk_weight *w, float *dst, int kind, int stage, const char *name) {
+    if (!w->data) return;
+    int n = (int)w->cols;
+    tk_op *op = add(b, op_bias, kind, stage, name);
+    op->w = w, op->dst = dst, op->n = n;
+    op->flops = (uint64_t)n, op->bytes = 3ull * n * 4, op->weight_bytes = (uint64_t)n * 4;
     op->shape[0] = 1, op->shape[1] = n;
 }
 
@@ -277,7 +359,14 @@ static void simple(builder *b, tk_op_fn fn, int kind, float *dst, const float *s
 int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e) {
     const tk_model_info *I = &m->info;
     memset(g, 0, sizeof *g);
-    g->cap = 8 + I->n_layer * 24;
+    if (m->n_swa > 0 && st->n_ctx > m->n_swa)
+        return tk_err(e, TK_EUNSUPPORTED,
+                      "context %d is larger than the model's sliding attention window %d, which tick does not apply yet: use -c %d or less",
+                      st->n_ctx, m->n_swa, m->n_swa);
+    if (m->pos_embd.data && st->n_ctx > m->pos_embd.rows)
+        return tk_err(e, TK_EINVAL, "context %d is larger than the model's %lld learned positions: use -c %lld or less",
+                      st->n_ctx, (long long)m->pos_embd.rows, (long long)m->pos_embd.rows);
+    g->cap = 16 + I->n_layer * 32;
     g->ops = calloc((size_t)g->cap, sizeof *g->ops);
     if (!g->ops) return tk_err(e, TK_ENOMEM, "out of memory");
     g->n_layer = I->n_layer;
@@ -289,24 +378,38 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
     op->bytes = tk_dtype_row_bytes(m->tok_embd.type, E) + (uint64_t)E * 4;
     op->weight_bytes = tk_dtype_row_bytes(m->tok_embd.type, E);
     op->shape[0] = 1, op->shape[1] = E;
-    op = add(&b, op_rope_angles, TK_KIND_ROPE, TK_STAGE_DECODE, "rope_angles");
-    op->dst = st->cs, op->n = I->rope_dim;
-    op->flops = 3ull * I->rope_dim, op->bytes = (uint64_t)I->rope_dim * 4;
-    op->shape[0] = 1, op->shape[1] = I->rope_dim;
+    if (m->pos_embd.data) {
+        uint64_t rb = tk_dtype_row_bytes(m->pos_embd.type, E);
+        op = add(&b, op_pos_embd, TK_KIND_EMBED, TK_STAGE_FETCH, "position_embd");
+        op->w = &m->pos_embd, op->dst = st->x, op->src = st->xb, op->n = E;
+        op->flops = (uint64_t)E, op->bytes = rb + 3ull * E * 4, op->weight_bytes = rb;
+        op->shape[0] = 1, op->shape[1] = E;
+    }
+    if (m->rope_kind != TK_ROPE_NONE) {
+        op = add(&b, op_rope_angles, TK_KIND_ROPE, TK_STAGE_DECODE, "rope_angles");
+        op->dst = st->cs, op->n = I->rope_dim;
+        op->flops = 3ull * I->rope_dim, op->bytes = (uint64_t)I->rope_dim * 4;
+        op->shape[0] = 1, op->shape[1] = I->rope_dim;
+    }
 
     for (int l = 0; l < I->n_layer; l++) {
         const tk_layer *L = &m->layers[l];
         b.layer = l;
-        norm(&b, &L->attn_norm, st->xb, st->x, TK_STAGE_DECODE, "attn_norm");
+        norm(&b, &L->attn_norm, &L->attn_norm_b, st->xb, st->x, TK_STAGE_DECODE, "attn_norm");
         matmul(&b, &L->wq, st->q, st->xb, TK_KIND_QKV, TK_STAGE_DECODE, "attn_q");
+        bias(&b, &L->bq, st->q, TK_KIND_QKV, TK_STAGE_DECODE, "attn_q.bias");
         matmul(&b, &L->wk, st->k, st->xb, TK_KIND_QKV, TK_STAGE_DECODE, "attn_k");
+        bias(&b, &L->bk, st->k, TK_KIND_QKV, TK_STAGE_DECODE, "attn_k.bias");
         matmul(&b, &L->wv, st->v, st->xb, TK_KIND_QKV, TK_STAGE_DECODE, "attn_v");
+        bias(&b, &L->bv, st->v, TK_KIND_QKV, TK_STAGE_DECODE, "attn_v.bias");
 
-        op = add(&b, op_rope, TK_KIND_ROPE, TK_STAGE_DECODE, "rope");
-        op->dst = st->q, op->src = st->cs, op->src2 = st->k, op->n = qd + kvd;
-        op->flops = 6ull * (uint64_t)(I->n_head + I->n_head_kv) * (I->rope_dim / 2);
-        op->bytes = 2ull * (uint64_t)(qd + kvd) * 4;
-        op->shape[0] = 1, op->shape[1] = qd + kvd;
+        if (m->rope_kind != TK_ROPE_NONE) {
+            op = add(&b, m->rope_kind == TK_ROPE_NEOX ? op_rope_neox : op_rope, TK_KIND_ROPE, TK_STAGE_DECODE, "rope");
+            op->dst = st->q, op->src = st->cs, op->src2 = st->k, op->n = qd + kvd;
+            op->flops = 6ull * (uint64_t)(I->n_head + I->n_head_kv) * (I->rope_dim / 2);
+            op->bytes = 2ull * (uint64_t)(qd + kvd) * 4;
+            op->shape[0] = 1, op->shape[1] = qd + kvd;
+        }
 
         op = add(&b, op_kv_store, TK_KIND_KV_STORE, TK_STAGE_WRITEBACK, "kv_store");
         op->src = st->k, op->src2 = st->v, op->n = kvd;
@@ -321,24 +424,37 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
         op->shape[0] = 1, op->shape[1] = qd;
 
         matmul(&b, &L->wo, st->xb, st->xb2, TK_KIND_ATTN_OUT, TK_STAGE_DECODE, "attn_output");
+        bias(&b, &L->bo, st->xb, TK_KIND_ATTN_OUT, TK_STAGE_DECODE, "attn_output.bias");
         simple(&b, op_add, TK_KIND_RESIDUAL, st->x, st->xb, E, 1, "attn_residual");
 
-        norm(&b, &L->ffn_norm, st->xb, st->x, TK_STAGE_DECODE, "ffn_norm");
+        norm(&b, &L->ffn_norm, &L->ffn_norm_b, st->xb, st->x, TK_STAGE_DECODE, "ffn_norm");
         b.xq_src = NULL; /* xb was rewritten */
-        matmul(&b, &L->w_gate, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_gate");
-        matmul(&b, &L->w_up, st->hb2, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
-        simple(&b, op_swiglu, TK_KIND_ACT, st->hb, st->hb2, I->n_ff, 6, "ffn_swiglu");
+        if (m->ffn_kind == TK_FFN_GELU) {
+            matmul(&b, &L->w_up, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
+            bias(&b, &L->b_up, st->hb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up.bias");
+            op = add(&b, op_gelu, TK_KIND_ACT, TK_STAGE_DECODE, "ffn_gelu");
+            op->dst = st->hb, op->n = I->n_ff;
+            /* x^2, x^3 term, scale, tanh (~ 8), 1 +, times x / 2; read, write */
+            op->flops = 14ull * (uint64_t)I->n_ff, op->bytes = 2ull * (uint64_t)I->n_ff * 4;
+            op->shape[0] = 1, op->shape[1] = I->n_ff;
+        } else {
+            matmul(&b, &L->w_gate, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_gate");
+            matmul(&b, &L->w_up, st->hb2, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
+            simple(&b, op_swiglu, TK_KIND_ACT, st->hb, st->hb2, I->n_ff, 6, "ffn_swiglu");
+        }
         b.xq_src = NULL;
         matmul(&b, &L->w_down, st->xb, st->hb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_down");
+        bias(&b, &L->b_down, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_down.bias");
         simple(&b, op_add, TK_KIND_RESIDUAL, st->x, st->xb, E, 1, "ffn_residual");
         b.xq_src = NULL;
     }
     b.layer = -1;
     g->first_logits_op = g->n_ops;
-    norm(&b, &m->output_norm, st->xb, st->x, TK_STAGE_EXECUTE, "output_norm");
+    norm(&b, &m->output_norm, &m->output_norm_b, st->xb, st->x, TK_STAGE_EXECUTE, "output_norm");
     g->first_classifier_op = g->n_ops, g->hidden = st->xb;
     b.xq_src = NULL;
     matmul(&b, &m->output, st->logits, st->xb, TK_KIND_CLASSIFIER, TK_STAGE_EXECUTE, "output");
+    bias(&b, &m->output_b, st->logits, TK_KIND_CLASSIFIER, TK_STAGE_EXECUTE, "output.bias");
     for (int i = g->first_logits_op; i < g->n_ops; i++) g->ops[i].last_only = 1; /* only rows that want logits */
     return TK_OK;
 }

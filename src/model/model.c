@@ -4,7 +4,13 @@
  *   blk.3.attn_q.weight: expected [64 x 64], file has [64 x 32] */
 #include "model.h"
 #include "../base/status.h"
+#include "../base/cpu.h"
 #include "../tensor/dtype.h"
+#include "../tensor/pack.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +58,28 @@ static void copy_str(char *dst, size_t cap, const char *s, uint64_t n) {
         if ((unsigned char)dst[i] < 0x20) dst[i] = '?';
 }
 
+/* The architectures tick runs, and how each differs from Llama (the
+ * conventions of llama.cpp's llama-arch.cpp / llama-model.cpp). */
+static const struct arch_desc {
+    const char *name;
+    int id, norm, rope, ffn;
+} ARCHS[] = {
+    {"llama", TK_ARCH_LLAMA, TK_NORM_RMS, TK_ROPE_NORMAL, TK_FFN_SWIGLU},
+    {"gpt2", TK_ARCH_GPT2, TK_NORM_LAYER, TK_ROPE_NONE, TK_FFN_GELU},
+    {"qwen2", TK_ARCH_QWEN2, TK_NORM_RMS, TK_ROPE_NEOX, TK_FFN_SWIGLU},
+    {"phi3", TK_ARCH_PHI3, TK_NORM_RMS, TK_ROPE_NEOX, TK_FFN_SWIGLU},
+};
+
+static int pick_arch(tk_model *m, tk_error *e) {
+    for (size_t i = 0; i < sizeof ARCHS / sizeof *ARCHS; i++)
+        if (!strcmp(m->arch, ARCHS[i].name)) {
+            m->arch_id = ARCHS[i].id, m->norm_kind = ARCHS[i].norm;
+            m->rope_kind = ARCHS[i].rope, m->ffn_kind = ARCHS[i].ffn;
+            return TK_OK;
+        }
+    return tk_err(e, TK_EUNSUPPORTED, "architecture '%s' is not supported (supported: llama, gpt2, qwen2, phi3)", m->arch);
+}
+
 static int load_gguf(tk_model *m, const char *path, int vocab_only, tk_error *e) {
     int rc = tk_gguf_open(&m->gguf, path, e);
     if (rc) return rc;
@@ -66,8 +94,7 @@ static int load_gguf(tk_model *m, const char *path, int vocab_only, tk_error *e)
             copy_str(m->name, sizeof m->name, s, n);
         return tk_vocab_from_gguf(&m->vocab, g, e);
     }
-    if (strcmp(m->arch, "llama") != 0)
-        return tk_err(e, TK_EUNSUPPORTED, "architecture '%s' is not supported (supported: llama)", m->arch);
+    if ((rc = pick_arch(m, e))) return rc;
     if (tk_gguf_find(g, "general.name") >= 0 && tk_gguf_get_str(g, "general.name", &s, &n, NULL) == TK_OK)
         copy_str(m->name, sizeof m->name, s, n);
 
@@ -90,6 +117,13 @@ static int load_gguf(tk_model *m, const char *path, int vocab_only, tk_error *e)
 #undef HP
     if (I->rope_dim % 2) return tk_err(e, TK_EFORMAT, "rope.dimension_count %d is odd", I->rope_dim);
     if ((rc = gguf_hparam_f(g, a, "attention.layer_norm_rms_epsilon", &I->rms_eps, 1e-5f, e))) return rc;
+    if ((rc = gguf_hparam_f(g, a, "attention.layer_norm_epsilon", &m->norm_eps, 1e-5f, e))) return rc;
+    if (m->norm_kind == TK_NORM_LAYER) I->rms_eps = m->norm_eps; /* the one epsilon `inspect` shows */
+    /* Sliding-window attention. llama.cpp ignores phi3's key (its value
+     * from the converters is unreliable; llama.cpp PR 13676), so does tick;
+     * for the others llama.c refuses contexts larger than the window. */
+    if ((rc = gguf_hparam(g, a, "attention.sliding_window", &v, 0, 0, 1 << 30, e))) return rc;
+    m->n_swa = m->arch_id == TK_ARCH_PHI3 ? 0 : (int)v;
     if ((rc = gguf_hparam_f(g, a, "rope.freq_base", &I->rope_base, 10000.0f, e))) return rc;
     char k[128];
     snprintf(k, sizeof k, "%s.rope.scaling.type", a);
@@ -206,18 +240,43 @@ static int bind(const tk_model *m, tk_weight *w, const char *name, int64_t cols,
     return TK_OK;
 }
 
+/* Rows [r0, r0 + n) of w as a weight of their own (a part of a fused
+ * tensor: each row is whole blocks, so any row starts a view). For a
+ * vector (rows == 1): elements [r0, r0 + n). */
+static tk_weight rows_of(const tk_weight *w, int64_t r0, int64_t n) {
+    tk_weight v = *w;
+    if (!w->data) return v;
+    if (w->rows == 1) {
+        v.cols = n;
+        v.data = (const float *)w->data + r0;
+    } else {
+        v.rows = n;
+        v.data = (const unsigned char *)w->data + (size_t)r0 * tk_dtype_row_bytes(w->type, w->cols);
+    }
+    return v;
+}
+
 static int bind_all(tk_model *m, tk_error *e) {
     tk_model_info *I = &m->info;
     int64_t E = I->n_embd, F = I->n_ff, Q = (int64_t)I->n_head * I->head_dim;
     int64_t KV = (int64_t)I->n_head_kv * I->head_dim;
     I->n_vocab = tk_vocab_n(m->vocab);
+    if (m->n_tensors == 0)
+        return tk_err(e, TK_EFORMAT, "no tensors: a vocabulary-only %s file (tick tokenize reads it; running needs weights)", m->arch);
     const tk_tensor_desc *te = find(m, "token_embd.weight");
     if (te && te->n_dims == 2 && te->ne[0] == E && te->ne[1] != I->n_vocab)
         return tk_err(e, TK_EFORMAT, "vocabulary has %d tokens but token_embd.weight has %lld rows", I->n_vocab, (long long)te->ne[1]);
     int rc;
     if ((rc = bind(m, &m->tok_embd, "token_embd.weight", E, I->n_vocab, USE_ROWS, 0, e))) return rc;
+    int layer_norm = m->norm_kind == TK_NORM_LAYER, gpt2 = m->arch_id == TK_ARCH_GPT2;
+    int qwen2 = m->arch_id == TK_ARCH_QWEN2, phi3 = m->arch_id == TK_ARCH_PHI3;
+    if (gpt2 && (rc = bind(m, &m->pos_embd, "position_embd.weight", E, I->n_ctx_train, USE_ROWS, 0, e))) return rc;
     if ((rc = bind(m, &m->output_norm, "output_norm.weight", E, 0, USE_NORM, 0, e))) return rc;
+    if ((rc = bind(m, &m->output_norm_b, "output_norm.bias", E, 0, USE_NORM, !layer_norm, e))) return rc;
     if ((rc = bind(m, &m->output, "output.weight", E, I->n_vocab, USE_MATMUL, 1, e))) return rc;
+    if ((rc = bind(m, &m->output_b, "output.bias", I->n_vocab, 0, USE_NORM, 1, e))) return rc;
+    if (find(m, "rope_factors_long.weight") || find(m, "rope_factors_short.weight"))
+        return tk_err(e, TK_EUNSUPPORTED, "LongRoPE (rope_factors_long/short, Phi-3 128k models) is not supported yet");
     I->tied_output = m->output.data == NULL;
     if (I->tied_output) {
         if ((rc = bind(m, &m->output, "token_embd.weight", E, I->n_vocab, USE_MATMUL, 0, e))) return rc;
@@ -227,19 +286,57 @@ static int bind_all(tk_model *m, tk_error *e) {
     for (int l = 0; l < I->n_layer; l++) {
         tk_layer *L = &m->layers[l];
         char n[96];
-#define B(field, nm, c, r, use)                                                 \
-    snprintf(n, sizeof n, "blk.%d." nm ".weight", l);                           \
-    if ((rc = bind(m, &L->field, n, c, r, use, 0, e))) return rc
+        tk_weight fused;
+#define BX(dst, nm, suffix, c, r, use, optional)                                \
+    do {                                                                        \
+        snprintf(n, sizeof n, "blk.%d." nm "." suffix, l);                      \
+        if ((rc = bind(m, dst, n, c, r, use, optional, e))) return rc;          \
+    } while (0)
+#define B(field, nm, c, r, use) BX(&L->field, nm, "weight", c, r, use, 0)
+#define BIAS(field, nm, c, optional) BX(&L->field, nm, "bias", c, 0, USE_NORM, optional)
         B(attn_norm, "attn_norm", E, 0, USE_NORM);
-        B(wq, "attn_q", E, Q, USE_MATMUL);
-        B(wk, "attn_k", E, KV, USE_MATMUL);
-        B(wv, "attn_v", E, KV, USE_MATMUL);
+        if (layer_norm) BIAS(attn_norm_b, "attn_norm", E, 0);
+        /* Q, K, V: one fused tensor (GPT-2 always, Phi-3 mostly) or three */
+        snprintf(n, sizeof n, "blk.%d.attn_qkv.weight", l);
+        if (gpt2 || (phi3 && find(m, n))) {
+            BX(&fused, "attn_qkv", "weight", E, Q + 2 * KV, USE_MATMUL, 0);
+            L->wq = rows_of(&fused, 0, Q), L->wk = rows_of(&fused, Q, KV), L->wv = rows_of(&fused, Q + KV, KV);
+            BX(&fused, "attn_qkv", "bias", Q + 2 * KV, 0, USE_NORM, !gpt2);
+            L->bq = rows_of(&fused, 0, Q), L->bk = rows_of(&fused, Q, KV), L->bv = rows_of(&fused, Q + KV, KV);
+            if (!fused.data) { /* fused weights may come with separate biases */
+                BIAS(bq, "attn_q", Q, 1);
+                BIAS(bk, "attn_k", KV, 1);
+                BIAS(bv, "attn_v", KV, 1);
+            }
+        } else {
+            B(wq, "attn_q", E, Q, USE_MATMUL);
+            B(wk, "attn_k", E, KV, USE_MATMUL);
+            B(wv, "attn_v", E, KV, USE_MATMUL);
+            BIAS(bq, "attn_q", Q, !qwen2);
+            BIAS(bk, "attn_k", KV, !qwen2);
+            BIAS(bv, "attn_v", KV, !qwen2);
+        }
         B(wo, "attn_output", Q, E, USE_MATMUL);
+        BIAS(bo, "attn_output", E, !gpt2);
         B(ffn_norm, "ffn_norm", E, 0, USE_NORM);
-        B(w_gate, "ffn_gate", E, F, USE_MATMUL);
-        B(w_down, "ffn_down", F, E, USE_MATMUL);
-        B(w_up, "ffn_up", E, F, USE_MATMUL);
+        if (layer_norm) BIAS(ffn_norm_b, "ffn_norm", E, 0);
+        if (m->ffn_kind == TK_FFN_GELU) {
+            B(w_up, "ffn_up", E, F, USE_MATMUL);
+            BIAS(b_up, "ffn_up", F, 0);
+            B(w_down, "ffn_down", F, E, USE_MATMUL);
+            BIAS(b_down, "ffn_down", E, 0);
+        } else if (phi3) { /* ffn_up holds gate then up: [n_embd x 2 n_ff] */
+            BX(&fused, "ffn_up", "weight", E, 2 * F, USE_MATMUL, 0);
+            L->w_gate = rows_of(&fused, 0, F), L->w_up = rows_of(&fused, F, F);
+            B(w_down, "ffn_down", F, E, USE_MATMUL);
+        } else {
+            B(w_gate, "ffn_gate", E, F, USE_MATMUL);
+            B(w_down, "ffn_down", F, E, USE_MATMUL);
+            B(w_up, "ffn_up", E, F, USE_MATMUL);
+        }
+#undef BIAS
 #undef B
+#undef BX
     }
     for (int i = 0; i < m->n_tensors; i++) {
         uint64_t ne = 1;
@@ -248,6 +345,99 @@ static int bind_all(tk_model *m, tk_error *e) {
         I->weight_bytes += m->tensors[i].nbytes;
     }
     return TK_OK;
+}
+
+/* ---- repacking (tensor/pack.h) --------------------------------------------- */
+
+typedef struct pack_job {
+    tk_weight **w;
+    const char *drop; /* drop[i]: give matrix i's file pages back once packed */
+    int n, ith, nth;
+} pack_job;
+
+/* Give the file's pages of [p, p + n) back (they are read again from the
+ * page cache if ever touched): resident memory keeps one copy. */
+static void drop_pages(const void *p, size_t n) {
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)ps - 1) & ~(uintptr_t)(ps - 1);
+    uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(ps - 1);
+    if (ps > 0 && b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Thread ith packs its share of every matrix's 16-row groups. */
+static void *pack_worker(void *arg) {
+    const pack_job *j = arg;
+    for (int i = 0; i < j->n; i++) {
+        const tk_weight *w = j->w[i];
+        int64_t ng = w->rows / 16, g0 = ng * j->ith / j->nth, g1 = ng * (j->ith + 1) / j->nth;
+        tk_pack_rows(w->type, w->data, w->cols, g0 * 16, g1 * 16, (void *)w->packed);
+        if (j->drop && j->drop[i]) { /* this slice's file pages, at once: the peak stays one copy */
+            size_t rb = (size_t)tk_dtype_row_bytes(w->type, w->cols);
+            drop_pages((const char *)w->data + (size_t)g0 * 16 * rb, (size_t)(g1 - g0) * 16 * rb);
+        }
+    }
+    return NULL;
+}
+
+/* Repack every Q8_0 / Q4_0 matrix the kernels want packed into one
+ * anonymous mapping, in parallel; the embedding rows stay as they are
+ * (tk_get_row reads the file's layout), so a tied classifier is packed as
+ * a copy and its file pages stay. Failure to map is not an error: the
+ * file's layout runs (bit-identical, slower). */
+static void pack_weights(tk_model *m, int n_threads) {
+    const tk_model_info *I = &m->info;
+    int cap = I->n_layer * 7 + 1, n = 0;
+    tk_weight **ws = calloc((size_t)cap, sizeof *ws);
+    if (!ws) return;
+    for (int l = 0; l < I->n_layer; l++) {
+        tk_layer *L = &m->layers[l];
+        tk_weight *c[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int k = 0; k < 7; k++) ws[n++] = c[k];
+    }
+    ws[n++] = &m->output;
+    size_t total = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        tk_weight *w = ws[i];
+        if (!tk_pack_wanted(w->type, m->isa, w->rows, w->cols)) continue;
+        ws[k++] = w;
+        total += ((size_t)tk_dtype_row_bytes(w->type, w->cols) * (size_t)w->rows + 63) & ~(size_t)63;
+    }
+    n = k;
+    void *mem = n ? mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    if (mem == MAP_FAILED) {
+        free(ws);
+        return;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(mem, total, MADV_HUGEPAGE); /* fewer faults on the first write */
+#endif
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        ws[i]->packed = (char *)mem + off;
+        off += ((size_t)tk_dtype_row_bytes(ws[i]->type, ws[i]->cols) * (size_t)ws[i]->rows + 63) & ~(size_t)63;
+    }
+    enum { MAXT = 64 };
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > MAXT) n_threads = MAXT;
+    pack_job jobs[MAXT];
+    pthread_t th[MAXT];
+    int started = 0;
+    char *drop = calloc((size_t)n + 1, 1);
+    for (int i = 0; drop && i < n; i++) drop[i] = ws[i]->data != m->tok_embd.data;
+    for (int t = 0; t < n_threads; t++) jobs[t] = (pack_job){ws, drop, n, t, n_threads};
+    for (int t = 1; t < n_threads; t++, started++)
+        if (pthread_create(&th[t], NULL, pack_worker, &jobs[t]) != 0) break;
+    if (started < n_threads - 1) { /* fewer threads: redo the plan on this one */
+        for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+        started = 0;
+        jobs[0] = (pack_job){ws, drop, n, 0, 1};
+    }
+    pack_worker(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    free(drop);
+    m->packed = mem, m->packed_bytes = total;
+    free(ws);
 }
 
 /* The kernel level named by opts (NULL or "auto": the best this CPU runs). */
@@ -311,6 +501,14 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
     else if ((rc = bind_all(m, e))) {
         tk_err_prefix(e, path);
         goto fail;
+    } else if (!(o && o->no_repack)) {
+        int nt = o ? o->n_threads : 0;
+        if (nt <= 0) {
+            tk_cpu c;
+            tk_cpu_features(&c);
+            nt = c.physical_cores > 0 ? c.physical_cores : 1;
+        }
+        pack_weights(m, nt);
     }
     if (!m->name[0]) {
         const char *b = strrchr(path, '/');
@@ -330,6 +528,7 @@ fail:
 void tk_model_free(tk_model *m) {
     if (!m) return;
     tk_vocab_free(m->vocab);
+    if (m->packed) munmap(m->packed, m->packed_bytes);
     free(m->layers);
     free(m->tensors);
     tk_l2c_free(&m->l2c);

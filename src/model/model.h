@@ -15,18 +15,36 @@ typedef struct tk_weight {
     int type;
     int64_t cols, rows;
     const void *data;
+    const void *packed; /* the same matrix repacked (tensor/pack.h), or NULL */
 } tk_weight;
 
+/* Fused tensors (GPT-2's and Phi-3's attn_qkv, Phi-3's gate+up ffn_up)
+ * are bound once and split into row views: wq, wk, wv (and their biases)
+ * point into the one tensor, so the graph is the same for every file. A
+ * bias or norm shift absent from the file has data == NULL. */
 typedef struct tk_layer {
     tk_weight attn_norm;   /* [n_embd]                          F32 */
+    tk_weight attn_norm_b; /* [n_embd] LayerNorm shift          F32 */
     tk_weight wq;          /* [n_head*head_dim x n_embd]             */
     tk_weight wk, wv;      /* [n_head_kv*head_dim x n_embd]          */
+    tk_weight bq, bk, bv;  /* biases of wq, wk, wv              F32 */
     tk_weight wo;          /* [n_embd x n_head*head_dim]             */
+    tk_weight bo;          /* [n_embd]                          F32 */
     tk_weight ffn_norm;    /* [n_embd]                          F32 */
-    tk_weight w_gate;      /* [n_ff x n_embd]                        */
+    tk_weight ffn_norm_b;  /* [n_embd]                          F32 */
+    tk_weight w_gate;      /* [n_ff x n_embd]  (absent: GELU FFN)    */
     tk_weight w_down;      /* [n_embd x n_ff]                        */
     tk_weight w_up;        /* [n_ff x n_embd]                        */
+    tk_weight b_up;        /* [n_ff]                            F32 */
+    tk_weight b_down;      /* [n_embd]                          F32 */
 } tk_layer;
+
+/* What differs between the architectures tick runs (llama.c branches on
+ * these; everything else is shared). */
+typedef enum tk_arch { TK_ARCH_LLAMA, TK_ARCH_GPT2, TK_ARCH_QWEN2, TK_ARCH_PHI3 } tk_arch;
+typedef enum tk_norm_kind { TK_NORM_RMS, TK_NORM_LAYER } tk_norm_kind;
+typedef enum tk_rope_kind { TK_ROPE_NORMAL, TK_ROPE_NEOX, TK_ROPE_NONE } tk_rope_kind;
+typedef enum tk_ffn_kind { TK_FFN_SWIGLU, TK_FFN_GELU } tk_ffn_kind;
 
 /* Neutral tensor description (both readers produce a list of these). */
 typedef struct tk_tensor_desc {
@@ -47,13 +65,24 @@ struct tk_model {
     int bos_is_eog;      /* llama2.c stories end at BOS                    */
     int vocab_only;      /* loaded for tokenizing only: no weights bound   */
     int isa;             /* tk_isa: the kernel tables every op uses         */
+    int arch_id;         /* tk_arch                                         */
+    int norm_kind;       /* tk_norm_kind: RMSNorm or LayerNorm              */
+    int rope_kind;       /* tk_rope_kind                                    */
+    int ffn_kind;        /* tk_ffn_kind                                     */
+    float norm_eps;      /* LayerNorm epsilon (RMSNorm's is info.rms_eps)   */
+    int n_swa;           /* sliding attention window (0: none)              */
     tk_vocab *vocab;
     int n_tensors;
     tk_tensor_desc *tensors;
     tk_weight tok_embd;    /* [n_vocab x n_embd] */
+    tk_weight pos_embd;    /* [n_ctx_train x n_embd] learned positions (GPT-2) */
     tk_weight output_norm; /* [n_embd]           */
+    tk_weight output_norm_b; /* [n_embd] LayerNorm shift */
+    tk_weight output_b;    /* [n_vocab] classifier bias (optional) */
     tk_weight output;      /* [n_vocab x n_embd] (== tok_embd when tied) */
     tk_layer *layers;
+    void *packed;          /* the repacked matrices (one mapping)            */
+    size_t packed_bytes;
 };
 
 #endif

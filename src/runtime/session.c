@@ -50,8 +50,8 @@ tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
     }
     int n_threads = o && o->n_threads > 0 ? o->n_threads : 1;
     int n_seq = o && o->n_seq > 0 ? o->n_seq : 1;
-    if (n_seq > 4096) {
-        tk_err(e, TK_EINVAL, "%d sequences is more than the maximum 4096", n_seq);
+    if (o && (o->n_seq < 0 || o->n_seq > 4096)) {
+        tk_err(e, TK_EINVAL, "%d sequences: expected 1 to 4096", o->n_seq);
         return NULL;
     }
     int n_batch = o && o->n_batch > 0 ? o->n_batch : TK_DEFAULT_BATCH;

@@ -2,6 +2,8 @@
 #include "ops.h"
 #include "dtype.h"
 #include "simd/gemm.h"
+#include "simd/simd.h"
+#include "pack.h"
 #include "../base/status.h"
 
 #include <math.h>
@@ -16,6 +18,24 @@ void tk_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
         for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
     else
         for (int i = 0; i < n; i++) out[i] = x[i] * scale;
+}
+
+void tk_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += x[i];
+    float mean = (float)(sum / n);
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) {
+        float v = x[i] - mean;
+        ss += (double)(v * v);
+    }
+    float scale = 1.0f / sqrtf((float)(ss / n) + eps);
+    for (int i = 0; i < n; i++) {
+        float y = (x[i] - mean) * scale;
+        if (w) y *= w[i];
+        if (b) y += b[i];
+        out[i] = y;
+    }
 }
 
 /* cs[2i], cs[2i+1] = cos, sin of pos * base^(-2i/rope_dim).
@@ -47,6 +67,19 @@ void tk_rope(float *x, int n_heads, int head_dim, int rope_dim, const float *cs)
     }
 }
 
+void tk_rope_neox(float *x, int n_heads, int head_dim, int rope_dim, const float *cs) {
+    int half = rope_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float x0 = v[i], x1 = v[i + half];
+            v[i] = x0 * c - x1 * s;
+            v[i + half] = x0 * s + x1 * c;
+        }
+    }
+}
+
 void tk_softmax(float *x, int n) {
     float max = x[0];
     for (int i = 1; i < n; i++)
@@ -64,6 +97,19 @@ void tk_swiglu(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) {
         float g = gate[i];
         gate[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void tk_gelu(float *x, int n) {
+    const float a = 0.044715f, c = 0.79788456080286535587989211986876f; /* sqrt(2/pi) */
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        if (v <= -10.0f) {
+            x[i] = 0.0f;
+        } else if (v < 10.0f) {
+            v = tk_f16_to_f32(tk_f32_to_f16(v));
+            x[i] = tk_f16_to_f32(tk_f32_to_f16(0.5f * v * (1.0f + tanhf(c * v * (1.0f + a * v * v)))));
+        }
     }
 }
 
@@ -127,6 +173,33 @@ void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void 
             tk_matvec_rows(wtype, isa, W, cols, (const char *)xq + (size_t)b * xq_stride, dst + (size_t)b * dst_stride,
                            c0, c1);
     }
+}
+
+void tk_matvec_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, float *y, int64_t r0, int64_t r1) {
+    TK_ASSERT(r0 % 16 == 0 && r1 % 16 == 0 && tk_isa_has(isa, TK_ISA_AVX512_VNNI));
+    if (r1 <= r0) return;
+    const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const unsigned char *p = (const unsigned char *)P + (size_t)r0 * rb;
+#if defined(__x86_64__)
+    if (wtype == TK_Q4_0) tk_q4_0_packed_rows_avx512vnni(cols, p, rb, xq, y + r0, (r1 - r0) / 16);
+    else tk_q8_0_packed_rows_avx512vnni(cols, p, rb, xq, y + r0, (r1 - r0) / 16);
+#else
+    (void)p, (void)xq, (void)y;
+#endif
+}
+
+void tk_matmul_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, size_t xq_stride, int n,
+                      float *dst, int64_t dst_stride, int64_t r0, int64_t r1) {
+    TK_ASSERT(r0 % 16 == 0 && r1 % 16 == 0 && tk_isa_has(isa, TK_ISA_AVX512_VNNI));
+    if (r1 <= r0 || n <= 0) return;
+    const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const unsigned char *p = (const unsigned char *)P + (size_t)r0 * rb;
+#if defined(__x86_64__)
+    (wtype == TK_Q4_0 ? tk_gemm_q4_0_packed_avx512vnni : tk_gemm_q8_0_packed_avx512vnni)(
+        p, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
+#else
+    (void)p, (void)xq, (void)xq_stride, (void)dst, (void)dst_stride;
+#endif
 }
 
 void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out) {

@@ -14,12 +14,21 @@
 /* out[n] = x[n] / sqrt(mean(x^2) + eps) * w[n]      (w may be NULL: no scale) */
 void tk_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 
+/* LayerNorm: out[n] = (x - mean) / sqrt(var + eps) * w + b (mean and
+ * variance summed in double; w, b may be NULL: no scale / no shift). */
+void tk_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps);
+
 /* Rotary position embedding, "normal" (GPT-J style, adjacent pairs) layout as
  * used by Llama GGUF files and llama2.c: for each head, pairs (2i, 2i+1) with
  * i < rope_dim/2 are rotated by pos * base^(-2i/rope_dim). cs holds the
  * precomputed cos/sin pairs for one position (tk_rope_angles). */
 void tk_rope_angles(float *cs, int rope_dim, int pos, float base, int use_pow);
 void tk_rope(float *x, int n_heads, int head_dim, int rope_dim, const float *cs);
+
+/* The NEOX layout (GPT-NeoX, Qwen2, Phi-3; llama.cpp's LLAMA_ROPE_TYPE_NEOX):
+ * for each head, pairs (i, i + rope_dim/2) with i < rope_dim/2 are rotated
+ * by the same angles as tk_rope's pair i (cs from tk_rope_angles). */
+void tk_rope_neox(float *x, int n_heads, int head_dim, int rope_dim, const float *cs);
 
 /* In-place softmax of x[n] (max-subtracted, sum in double). */
 void tk_softmax(float *x, int n);
@@ -30,6 +39,14 @@ void tk_swiglu(float *gate, const float *up, int n);
 /* Activation conversion for matvec: x[cols] (f32) -> the weight type's
  * vec_dot_type, with the kernels of level isa (tk_isa; every level gives
  * the same bytes). tk_act_bytes says how many bytes xq needs. */
+/* x[n] = gelu(x) with the tanh approximation
+ *     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+ * as ggml's CPU backend computes it: through its f16 table, i.e. x rounded
+ * to f16, the GELU of that in float, the result rounded to f16 (x <= -10:
+ * 0; x >= 10: x). Results match llama.cpp bit for bit and are within
+ * 2^-11 relative (+ 2^-24 absolute) of the exact GELU of x. */
+void tk_gelu(float *x, int n);
+
 size_t tk_act_bytes(int wtype, int64_t cols);
 void tk_act_convert(int wtype, int isa, const float *x, int64_t cols, void *xq);
 
@@ -49,6 +66,13 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
  * within 1e-5 of them relative to sum |w x| (float accumulation). */
 void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, size_t xq_stride, int n,
                     float *dst, int64_t dst_stride, int64_t r0, int64_t r1);
+
+/* tk_matvec_rows and tk_matmul_rows on a matrix packed by tk_pack_rows
+ * (pack.h: Q8_0 / Q4_0 where tk_pack_wanted says so), r0 and r1 multiples
+ * of 16. Bit-identical to the unpacked kernels. */
+void tk_matvec_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, float *y, int64_t r0, int64_t r1);
+void tk_matmul_packed(int wtype, int isa, const void *P, int64_t cols, const void *xq, size_t xq_stride, int n,
+                      float *dst, int64_t dst_stride, int64_t r0, int64_t r1);
 
 /* out[cols] = row `row` of W as floats (embedding lookup). */
 void tk_get_row(int wtype, int isa, const void *W, int64_t cols, int64_t row, float *out);

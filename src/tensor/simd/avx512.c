@@ -35,6 +35,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
@@ -456,6 +457,90 @@ INLINE VNNI void quant_rows(int Q4, int64_t n, const char *p, size_t stride, con
     }
     for (; r + 4 <= nrows; r += 4) quant_dot4(Q4, n, p + (size_t)r * stride, stride, x, out + r);
     for (; r < nrows; r++) out[r] = quant_dot1(Q4, n, p + (size_t)r * stride, x);
+}
+
+/* Packed weights (../pack.h): each block of 16 rows is 4 (Q4_0) or 8
+ * (Q8_0) 512-bit vectors already in lane-per-row order and the 16 scales
+ * in a row, so a block costs its loads, the nibble split, 8 vpdpbusd and
+ * the scaling: no inserts, no gather, no horizontal sums. Lane r adds row
+ * r's terms in block order: bit-identical to the reference, like
+ * quant_dot16. Two accumulators halve the vpdpbusd dependency chain. */
+#define PACKED_PF 1024 /* bytes ahead in the group's linear stream */
+INLINE VNNI __m512i bcast_dw(const int8_t *p) { /* activation blocks are 2-byte aligned */
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+INLINE VNNI void packed_dot16(int Q4, int64_t nb, const char *g, const tk_block_q8_0 *x, const xprep *xp, float *out) {
+    const size_t pb = Q4 ? 16 * sizeof(tk_block_q4_0) : 16 * sizeof(tk_block_q8_0);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, g += pb) {
+        for (size_t k = 0; k < pb; k += 64) _mm_prefetch(g + PACKED_PF + k, _MM_HINT_T0);
+        const int8_t *xq = x[i].qs;
+        __m512i a0 = _mm512_set1_epi32(xp->corr[i]), a1 = _mm512_setzero_si512();
+        if (Q4) {
+            UNROLL for (int j = 0; j < 4; j++) {
+                const __m512i v = _mm512_loadu_si512(g + 32 + 64 * j);
+                a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(v, m4), bcast_dw(xq + 4 * j));
+                a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), bcast_dw(xq + 16 + 4 * j));
+            }
+        } else {
+            UNROLL for (int j = 0; j < 8; j += 2) {
+                a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(g + 32 + 64 * j), bcast_dw(xq + 4 * j));
+                a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(g + 96 + 64 * j), bcast_dw(xq + 4 * j + 4));
+            }
+        }
+        const __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1));
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)g));
+        const __m512 dx = _mm512_set1_ps(xp->d[i]);
+        sum = _mm512_add_ps(sum, Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dw), dx) : _mm512_mul_ps(f, _mm512_mul_ps(dw, dx)));
+    }
+    _mm512_storeu_ps(out, sum);
+}
+
+/* ngroups groups of 16 rows, rb bytes per (file) row, from P */
+INLINE VNNI void packed_rows(int Q4, int64_t n, const char *P, size_t rb, const tk_block_q8_0 *x, float *out,
+                             int64_t ngroups) {
+    xprep xp;
+    xprepare(Q4, n / 32, x, &xp);
+    for (int64_t g = 0; g < ngroups; g++) packed_dot16(Q4, n / 32, P + (size_t)g * 16 * rb, x, &xp, out + 16 * g);
+}
+
+VNNI void tk_q8_0_packed_rows_avx512vnni(int64_t n, const void *P, size_t rb, const void *x, float *out, int64_t ngroups) {
+    packed_rows(0, n, P, rb, x, out, ngroups);
+}
+VNNI void tk_q4_0_packed_rows_avx512vnni(int64_t n, const void *P, size_t rb, const void *x, float *out, int64_t ngroups) {
+    packed_rows(1, n, P, rb, x, out, ngroups);
+}
+
+/* Packing (../pack.h) for one group of 16 rows, blocks [0, nb): the
+ * scalar tk_pack_rows's bytes, by 4 x 4 dword transposes. Per 16-byte
+ * half of a block (Q4_0 has one, Q8_0 two): vector k holds rows 4k..4k+3
+ * (a 128-bit lane each); two rounds of unpacks give vector j = dword j of
+ * every row with row 4m + i at 4i + m, and one vpermd puts row r at r. */
+INLINE VNNI void pack_half(const char *p, size_t rb, int off, int flip, char *dst) {
+    __m512i v[4];
+    for (int k = 0; k < 4; k++) v[k] = lanes4(p + 4 * (size_t)k * rb + off, rb, 2 * rb, 3 * rb);
+    const __m512i a = _mm512_unpacklo_epi32(v[0], v[1]), b = _mm512_unpackhi_epi32(v[0], v[1]);
+    const __m512i c = _mm512_unpacklo_epi32(v[2], v[3]), d = _mm512_unpackhi_epi32(v[2], v[3]);
+    const __m512i t[4] = {_mm512_unpacklo_epi64(a, c), _mm512_unpackhi_epi64(a, c), _mm512_unpacklo_epi64(b, d),
+                          _mm512_unpackhi_epi64(b, d)};
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i x = _mm512_set1_epi8(flip ? (char)0x80 : 0);
+    for (int j = 0; j < 4; j++) _mm512_storeu_si512(dst + 64 * j, _mm512_xor_si512(_mm512_permutexvar_epi32(idx, t[j]), x));
+}
+
+VNNI void tk_pack16_avx512vnni(int q4, const void *W, size_t rb, int64_t nb, void *P) {
+    const size_t bs = q4 ? sizeof(tk_block_q4_0) : sizeof(tk_block_q8_0), pb = 16 * bs;
+    const char *w = W;
+    char *out = P;
+    for (int64_t i = 0; i < nb; i++, out += pb) {
+        const char *b = w + (size_t)i * bs;
+        for (int r = 0; r < 16; r++) memcpy(out + 2 * r, b + (size_t)r * rb, 2);
+        pack_half(b + 2, rb, 0, !q4, out + 32);
+        if (!q4) pack_half(b + 2, rb, 16, 1, out + 32 + 256);
+    }
 }
 
 #define QUANT_KERNELS(type, q4)                                                                  \

@@ -27,6 +27,11 @@ void tk_gemm_q8_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const 
                              float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_q4_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                              float *dst, int64_t dst_stride, int64_t nrows);
+/* the same on packed weights (../pack.h; nrows a multiple of 16) */
+void tk_gemm_q8_0_packed_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                                    float *dst, int64_t dst_stride, int64_t nrows);
+void tk_gemm_q4_0_packed_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                                    float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_f32_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                         float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_f16_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,

@@ -109,6 +109,24 @@ INLINE VNNI void qrepack(int Q4, const char *W, size_t ws, int nr, int64_t b, __
     *dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)d));
 }
 
+/* Block b of a packed group (../pack.h) -> the 8 registers and scales
+ * qrepack makes: the layout is already lane-per-row, only Q4_0's nibbles
+ * are split (low nibbles are bytes 0-15 of the block, high 16-31). */
+INLINE VNNI void qunpack(int Q4, const char *G, int64_t b, __m512i out[8], __m512 *dw) {
+    const char *p = G + (size_t)b * (Q4 ? 16 * sizeof(tk_block_q4_0) : 16 * sizeof(tk_block_q8_0));
+    if (Q4) {
+        const __m512i m4 = _mm512_set1_epi8(0x0f);
+        for (int j = 0; j < 4; j++) {
+            const __m512i v = _mm512_loadu_si512(p + 32 + 64 * j);
+            out[j] = _mm512_and_si512(v, m4);
+            out[4 + j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+    } else {
+        for (int j = 0; j < 8; j++) out[j] = _mm512_loadu_si512(p + 32 + 64 * j);
+    }
+    *dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
 INLINE VNNI __m512i bcast32(const char *p) {
     int32_t v;
     memcpy(&v, p, 4);
@@ -157,7 +175,9 @@ INLINE VNNI void qgroup_any(int Q4, int C, const qscratch *s, int kb, int first,
     }
 }
 
-INLINE VNNI void quant_gemm(int Q4, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
+/* packed: W is packed (../pack.h; nrows a multiple of 16), else in the
+ * file's layout */
+INLINE VNNI void quant_gemm(int Q4, int packed, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
                             float *dst, int64_t ds, int64_t nrows) {
     const int64_t nb = cols / 32;
     const char cc = Q4 ? 8 : (char)0x80;
@@ -180,7 +200,10 @@ INLINE VNNI void quant_gemm(int Q4, const char *W, size_t ws, int64_t cols, cons
                 const __mmask16 m = (__mmask16)((1u << nr) - 1);
                 const char *wr = W + (size_t)r * ws;
                 const int pf = r + 2 * QT <= nrows;
-                for (int i = 0; i < kb; i++) qrepack(Q4, wr, ws, nr, b0 + i, s.w[i], &s.dw[i], pf);
+                if (packed)
+                    for (int i = 0; i < kb; i++) qunpack(Q4, wr, b0 + i, s.w[i], &s.dw[i]);
+                else
+                    for (int i = 0; i < kb; i++) qrepack(Q4, wr, ws, nr, b0 + i, s.w[i], &s.dw[i], pf);
                 for (int g = 0; g < nc; g += QCG) {
                     const int C = nc - g < QCG ? nc - g : QCG;
                     qgroup_any(Q4, C, &s, kb, b0 == 0, xp + (size_t)g * xs, xs, g, b0, dp + (size_t)g * ds + r, ds, m);
@@ -192,12 +215,22 @@ INLINE VNNI void quant_gemm(int Q4, const char *W, size_t ws, int64_t cols, cons
 
 VNNI void tk_gemm_q8_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                                   float *dst, int64_t dst_stride, int64_t nrows) {
-    quant_gemm(0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+    quant_gemm(0, 0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
+VNNI void tk_gemm_q8_0_packed_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride,
+                                         int n, float *dst, int64_t dst_stride, int64_t nrows) {
+    quant_gemm(0, 1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
 }
 
 VNNI void tk_gemm_q4_0_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                                   float *dst, int64_t dst_stride, int64_t nrows) {
-    quant_gemm(1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+    quant_gemm(1, 0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
+VNNI void tk_gemm_q4_0_packed_avx512vnni(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride,
+                                         int n, float *dst, int64_t dst_stride, int64_t nrows) {
+    quant_gemm(1, 1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
 }
 
 /* ---- F32, F16, BF16 with FMA -------------------------------------------------- */

@@ -55,6 +55,12 @@ TK_SIMD_DECL(q8_0, avx512vnni)
 TK_SIMD_DECL(q4_0, avx512vnni)
 TK_SIMD_DECL(bf16, avx512bf16)
 #undef TK_SIMD_DECL
+/* Packed Q8_0 / Q4_0 (../pack.h): out[16 g + r] for ngroups groups of 16
+ * rows, rb the file's bytes per row; n <= 32768. */
+void tk_q8_0_packed_rows_avx512vnni(int64_t n, const void *P, size_t rb, const void *x, float *out, int64_t ngroups);
+void tk_q4_0_packed_rows_avx512vnni(int64_t n, const void *P, size_t rb, const void *x, float *out, int64_t ngroups);
+/* One group of 16 rows (rb bytes apart) of nb blocks, packed into P. */
+void tk_pack16_avx512vnni(int q4, const void *W, size_t rb, int64_t nb, void *P);
 #endif
 
 #endif
