@@ -8,6 +8,7 @@
 int cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
 int cmd_synth(int argc, char **argv);    /* cmd_synth.c    */
 int cmd_serve(int argc, char **argv);    /* serve.c        */
+int cmd_chat(int argc, char **argv);     /* cmd_chat.c     */
 
 static const char *USAGE =
     "usage: tick COMMAND [flags]\n"
@@ -27,6 +28,12 @@ static const char *USAGE =
     "            prompt processing (ppN) and generation (tgN) tok/s, median and range\n"
     "            of REPS runs (default -p 128 -n 64 -r 5) at each thread count,\n"
     "            GB/s against the read bandwidth\n"
+    "  chat      -m MODEL [--system TEXT] [--template FILE] [--verbose-prompt] [-n N] [-c N]\n"
+    "            [-t N] [sampling flags of run]\n"
+    "            a conversation on stdin/stdout with the model's chat template (or the\n"
+    "            Jinja FILE); a line is a message; /exit or end of input quits;\n"
+    "            -n: at most N tokens per reply (default: to the end of the turn);\n"
+    "            --verbose-prompt: the rendered prompt and a summary line on stderr\n"
     "  tokenize  -m MODEL [-z TOKENIZER] [-p TEXT | -f FILE] [--pieces] [--no-bos]\n"
     "            print the token ids (with --pieces: one 'id piece' per line)\n"
     "  inspect   MODEL [-z TOKENIZER]\n"
@@ -104,13 +111,63 @@ static void shape(char *buf, size_t cap, const tk_tensor_info *t) {
         o += snprintf(buf + o, cap - (size_t)o, d ? " x %lld" : "%lld", (long long)t->ne[d]);
 }
 
+/* Token id with its text: 2 '<s>', or -1. */
+static void print_special(const tk_model *m, const char *name, int id) {
+    int tl = 0;
+    const char *t = id >= 0 ? tk_token_text(m, id, &tl) : NULL;
+    if (t) printf(" %s %d '%.*s'", name, id, tl > 40 ? 40 : tl, t);
+    else printf(" %s -", name);
+}
+
+/* The tokenizer's kind, special tokens and chat template (the first line
+ * and the length, or all of it with --chat-template). */
+static void print_tokenizer(const tk_model *m, int full_template) {
+    tk_vocab_info v;
+    tk_model_vocab_info(m, &v);
+    printf("tokenizer    %s%s%s\n", !strcmp(v.type, "spm") ? "spm (SentencePiece)" : "bpe (byte-level)",
+           v.pre ? ", pre-tokenizer " : "", v.pre ? v.pre : "");
+    printf("special     ");
+    print_special(m, "bos", v.bos), print_special(m, "eos", v.eos), print_special(m, "eot", v.eot);
+    print_special(m, "pad", v.pad), print_special(m, "unk", v.unk);
+    printf("; add_bos %s\n", v.add_bos ? "yes" : "no");
+    printf("added tokens %d control, %d user-defined\n", v.n_control, v.n_user_defined);
+    const char *t = v.chat_template;
+    if (!t) printf("chat template: none\n");
+    else if (full_template) printf("chat template (%zu bytes):\n%s\n", strlen(t), t);
+    else {
+        size_t line = strcspn(t, "\n");
+        printf("chat template (%zu bytes; all of it: --chat-template): %.*s%s\n", strlen(t), (int)(line > 100 ? 100 : line), t,
+               line > 100 || t[line] ? " ..." : "");
+    }
+}
+
 int cmd_inspect(int argc, char **argv) {
     cli_opts o;
+    int full_template = 0;
+    for (int i = 2; i < argc; i++) /* inspect's own flag, out of cli_parse's way */
+        if (!strcmp(argv[i], "--chat-template")) {
+            full_template = 1;
+            memmove(argv + i, argv + i + 1, (size_t)(argc - i - 1) * sizeof *argv);
+            argc--, i--;
+        }
     int rc = cli_parse(argc, argv, 2, F_MODEL, "inspect", &o);
     if (rc) return rc;
-    o.no_repack = 1; /* nothing runs: the file's layout is all it shows */
-    tk_model *m = cli_load(&o);
-    if (!m) return 1;
+    /* a file whose weights tick cannot run (a vocabulary-only GGUF, an
+     * architecture not supported yet) still shows its vocabulary;
+     * no_repack: nothing runs, the file's layout is all it shows */
+    tk_error e = {0};
+    tk_load_opts lo = {.tokenizer_path = o.tokenizer, .isa = o.isa, .no_repack = 1};
+    tk_model *m = tk_model_load(o.model, &lo, &e);
+    if (!m && (e.code == TK_EUNSUPPORTED || e.code == TK_EFORMAT)) {
+        tk_error e2 = {0};
+        lo.vocab_only = 1;
+        m = tk_model_load(o.model, &lo, &e2);
+        if (m) printf("(vocabulary only: %s)\n", e.msg);
+    }
+    if (!m) {
+        fprintf(stderr, "tick: %s\n", e.msg);
+        return 1;
+    }
     const tk_model_info *I = tk_model_info_of(m);
     printf("model        %s\n", I->name);
     printf("format       %s\n", I->format);
@@ -129,6 +186,7 @@ int cmd_inspect(int argc, char **argv) {
         printf(" %d:'%.*s'", i, tl > 24 ? 24 : tl, t);
     }
     printf("\n");
+    print_tokenizer(m, full_template);
     int nm = tk_model_n_meta(m);
     if (nm) printf("\nmetadata (%d keys)\n", nm);
     char buf[256];
@@ -160,6 +218,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "clock")) return cmd_clock(argc, argv);
     if (!strcmp(argv[1], "bench")) return cmd_bench(argc, argv);
     if (!strcmp(argv[1], "tokenize")) return cmd_tokenize(argc, argv);
+    if (!strcmp(argv[1], "chat")) return cmd_chat(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
     if (!strcmp(argv[1], "roofline")) return cmd_roofline(argc, argv);
     if (!strcmp(argv[1], "quantize")) return cmd_quantize(argc, argv);

@@ -183,6 +183,135 @@ static void test_invalid_utf8_prompt(void) {
     free(out), free(err);
 }
 
+/* tick inspect: the tokenizer's kind, special tokens and chat template */
+static void test_inspect_tokenizer(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    int st;
+    char *out = t_tick_run("inspect " GGUF, &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "tokenizer    spm (SentencePiece)\n") &&
+            strstr(out, "special      bos 1 '<s>' eos 2 '</s>' eot - pad - unk 0 '<unk>'; add_bos yes\n") &&
+            strstr(out, "added tokens 2 control, 0 user-defined\n") && strstr(out, "chat template: none\n"),
+            "inspect tokenizer: %s", S(out));
+    free(out);
+    if (!t_shared("models/vocab/ggml-vocab-phi-3.gguf", NULL)) return;
+    /* a vocabulary-only file: its tokenizer and template are still shown */
+    out = t_tick_run("inspect ../shared/models/vocab/ggml-vocab-phi-3.gguf", &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "(vocabulary only: ") && strstr(out, "eos 32000 '<|endoftext|>'") &&
+            strstr(out, "chat template (269 bytes; all of it: --chat-template): {{ bos_token }}{% for message in messages %}"),
+            "inspect phi-3 vocab: %s", S(out));
+    free(out);
+    out = t_tick_run("inspect ../shared/models/vocab/ggml-vocab-phi-3.gguf --chat-template", &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "chat template (269 bytes):\n{{ bos_token }}") &&
+            strstr(out, "{{message['content'] + '<|end|>' + '\n'}}{% endif %}{% endfor %}\n"), "--chat-template: %s", S(out));
+    free(out);
+    if (!t_shared("models/vocab/ggml-vocab-gpt-2.gguf", NULL)) return;
+    out = t_tick_run("inspect ../shared/models/vocab/ggml-vocab-gpt-2.gguf", &st, NULL);
+    T_CHECK(st == 0 && out && strstr(out, "tokenizer    bpe (byte-level), pre-tokenizer gpt-2\n") &&
+            strstr(out, "bos 50256 '<|endoftext|>'"), "inspect gpt-2 vocab: %s", S(out));
+    free(out);
+}
+
+/* tick chat, fed from a pipe, with a ChatML template from a file (the tiny
+ * model has none): the rendered prompt, a reply, and the second turn
+ * feeding only what is new */
+static void test_chat(void) {
+    if (!t_shared("models/stories260K.gguf", NULL)) T_SKIP("fixtures absent");
+    char tmpl[512], in[512], args[2048];
+    snprintf(tmpl, sizeof tmpl, "%s/chatml.jinja", t_tmpdir());
+    snprintf(in, sizeof in, "%s/chat-in.txt", t_tmpdir());
+    const char *chatml = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+                         "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+    t_write(tmpl, chatml, strlen(chatml));
+    const char *lines = "Once upon a time\nThe dog ran\n/exit\nnever read\n";
+    t_write(in, lines, strlen(lines));
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s --system 'Be kind' --verbose-prompt -n 12 --temp 0 < %s", tmpl, in);
+    int st;
+    char *err, *out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0, "exit %d: %s", st, S(err));
+    T_CHECK(err && strstr(err, "<|im_start|>system\nBe kind<|im_end|>\n<|im_start|>user\nOnce upon a time<|im_end|>\n"
+                               "<|im_start|>assistant\n\n"), "first prompt: %s", S(err));
+    T_CHECK(err && strstr(err, "<|im_start|>user\nThe dog ran<|im_end|>\n<|im_start|>assistant\n\n") && !strstr(err, "never read"),
+            "second prompt, nothing after /exit: %s", S(err));
+    T_CHECK(err && strstr(err, "0 reused") && strstr(err, "generated: 12 tokens"), "first turn: %s", S(err));
+    /* turn 2 reuses at least turn 1's prompt */
+    const char *first = err ? strstr(err, "tick chat: prompt: ") : NULL;
+    const char *second = first ? strstr(first + 1, "tick chat: prompt: ") : NULL;
+    int reused = 0;
+    T_CHECK(second && sscanf(second, "tick chat: prompt: %*d tokens, %d reused", &reused) == 1 && reused > 20,
+            "second turn reuses the cache: %s", S(err));
+    /* two replies of text, one line each */
+    int nl = 0;
+    for (const char *p = out; p && *p; p++) nl += *p == '\n';
+    T_CHECK(out && strlen(out) > 4 && nl >= 2, "replies: '%s'", S(out));
+    free(out), free(err);
+    /* greedy is deterministic */
+    char *out2 = t_tick_run(args, &st, NULL);
+    out = t_tick_run(args, &st, NULL);
+    T_CHECK(out && out2 && strcmp(out, out2) == 0, "same replies twice");
+    free(out), free(out2);
+
+    /* end of input quits too; no --verbose-prompt: nothing on stderr */
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s -n 4 < /dev/null", tmpl);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0 && err && !*err, "EOF: %d '%s'", st, S(err));
+    free(out), free(err);
+
+    /* errors: no template; a broken one; a missing file */
+    static const struct { const char *args, *word; int code; } cases[] = {
+        {"chat -m " GGUF " < /dev/null", "has no chat template", 1},
+        {"chat -m " GGUF " --template /nonexistent.jinja < /dev/null", "/nonexistent.jinja", 1},
+        {"chat -m " GGUF " --template", "--template: needs a value", 2},
+        {"chat -m " GGUF " --bogus", "--bogus", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        out = t_tick_run(cases[i].args, &st, &err);
+        T_CHECK(st == cases[i].code && err && t_one_line(err) && strstr(err, cases[i].word), "`tick %s`: %d %s",
+                cases[i].args, st, S(err));
+        free(out), free(err);
+    }
+    /* a line that is not UTF-8 is refused, the conversation goes on */
+    t_write(in, "bad \xff line\nOnce\n", 16);
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s -n 3 --temp 0 < %s", tmpl, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0 && err && t_one_line(err) && strstr(err, "not valid UTF-8") && out && *out, "bad line: %d %s", st, S(err));
+    free(out), free(err);
+    /* a conversation longer than the context */
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s -c 32 < %s", tmpl, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 1 && err && strstr(err, "no longer fits the context of 32"), "context: %d %s", st, S(err));
+    free(out), free(err);
+    t_write(tmpl, "{% for m in messages %}{{ m.role", 32);
+    snprintf(args, sizeof args, "chat -m " GGUF " --template %s < %s", tmpl, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 1 && err && t_one_line(err) && strstr(err, "--template: template line 1 col 33"), "broken template: %d %s", st, S(err));
+    free(out), free(err);
+}
+
+/* tick chat with the model's own template: a random-weight model (tick
+ * synth) carrying the Phi-3 vocabulary and its tokenizer.chat_template */
+static void test_chat_model_template(void) {
+    if (!t_shared("models/vocab/ggml-vocab-phi-3.gguf", NULL)) T_SKIP("ggml-vocab-phi-3.gguf absent");
+    char model[512], args[2048];
+    snprintf(model, sizeof model, "%s/phi3-tiny.gguf", t_tmpdir());
+    snprintf(args, sizeof args, "synth --embd 64 --layers 1 --heads 2 --ffn 64 --ctx 256 "
+             "--vocab ../shared/models/vocab/ggml-vocab-phi-3.gguf -o %s", model);
+    int st;
+    char *err, *out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0, "synth: %s", S(err));
+    free(out), free(err);
+    char in[512];
+    snprintf(in, sizeof in, "%s/chat-hello.txt", t_tmpdir());
+    t_write(in, "Hello\n", 6);
+    snprintf(args, sizeof args, "chat -m %s --verbose-prompt -n 4 --temp 0 < %s", model, in);
+    out = t_tick_run(args, &st, &err);
+    T_CHECK(st == 0 && err && strstr(err, "<s><|user|>\nHello<|end|>\n<|assistant|>\n"), "the model's template: %d %s", st, S(err));
+    /* its special-token text became single tokens (as plain text: 21) */
+    int n = 0;
+    const char *p = err ? strstr(err, "tick chat: prompt: ") : NULL;
+    T_CHECK(p && sscanf(p, "tick chat: prompt: %d tokens", &n) == 1 && n > 5 && n < 15, "prompt tokens %d: %s", n, S(err));
+    free(out), free(err);
+}
+
 int main(void) {
     T_RUN(test_run_matches_llama2c);
     T_RUN(test_run_matches_llamacpp);
@@ -193,5 +322,8 @@ int main(void) {
     T_RUN(test_bad_flags);
     T_RUN(test_invalid_utf8_prompt);
     T_RUN(test_clock_summary);
+    T_RUN(test_inspect_tokenizer);
+    T_RUN(test_chat);
+    T_RUN(test_chat_model_template);
     return t_done();
 }

@@ -75,6 +75,98 @@ static const char QWEN25[] =
     "    {{- '<|im_start|>assistant\\n' }}\n"
     "{%- endif %}\n";
 
+/* Qwen/Qwen3-* (thinking models: earlier turns lose their <think> part) */
+static const char QWEN3[] =
+    "{%- if tools %}\n"
+    "    {{- '<|im_start|>system\\n' }}\n"
+    "    {%- if messages[0].role == 'system' %}\n"
+    "        {{- messages[0].content + '\\n\\n' }}\n"
+    "    {%- endif %}\n"
+    "    {{- \"# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>\" }}\n"
+    "    {%- for tool in tools %}\n"
+    "        {{- \"\\n\" }}\n"
+    "        {{- tool | tojson }}\n"
+    "    {%- endfor %}\n"
+    "    {{- \"\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": <function-name>, \\\"arguments\\\": <args-json-object>}\\n</tool_call><|im_end|>\\n\" }}\n"
+    "{%- else %}\n"
+    "    {%- if messages[0].role == 'system' %}\n"
+    "        {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}\n"
+    "    {%- endif %}\n"
+    "{%- endif %}\n"
+    "{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}\n"
+    "{%- for message in messages[::-1] %}\n"
+    "    {%- set index = (messages|length - 1) - loop.index0 %}\n"
+    "    {%- if ns.multi_step_tool and message.role == \"user\" and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}\n"
+    "        {%- set ns.multi_step_tool = false %}\n"
+    "        {%- set ns.last_query_index = index %}\n"
+    "    {%- endif %}\n"
+    "{%- endfor %}\n"
+    "{%- for message in messages %}\n"
+    "    {%- if message.content is string %}\n"
+    "        {%- set content = message.content %}\n"
+    "    {%- else %}\n"
+    "        {%- set content = '' %}\n"
+    "    {%- endif %}\n"
+    "    {%- if (message.role == \"user\") or (message.role == \"system\" and not loop.first) %}\n"
+    "        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}\n"
+    "    {%- elif message.role == \"assistant\" %}\n"
+    "        {%- set reasoning_content = '' %}\n"
+    "        {%- if message.reasoning_content is string %}\n"
+    "            {%- set reasoning_content = message.reasoning_content %}\n"
+    "        {%- else %}\n"
+    "            {%- if '</think>' in content %}\n"
+    "                {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}\n"
+    "                {%- set content = content.split('</think>')[-1].lstrip('\\n') %}\n"
+    "            {%- endif %}\n"
+    "        {%- endif %}\n"
+    "        {%- if loop.index0 > ns.last_query_index %}\n"
+    "            {%- if loop.last or (not loop.last and reasoning_content) %}\n"
+    "                {{- '<|im_start|>' + message.role + '\\n<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') }}\n"
+    "            {%- else %}\n"
+    "                {{- '<|im_start|>' + message.role + '\\n' + content }}\n"
+    "            {%- endif %}\n"
+    "        {%- else %}\n"
+    "            {{- '<|im_start|>' + message.role + '\\n' + content }}\n"
+    "        {%- endif %}\n"
+    "        {%- if message.tool_calls %}\n"
+    "            {%- for tool_call in message.tool_calls %}\n"
+    "                {%- if (loop.first and content) or (not loop.first) %}\n"
+    "                    {{- '\\n' }}\n"
+    "                {%- endif %}\n"
+    "                {%- if tool_call.function %}\n"
+    "                    {%- set tool_call = tool_call.function %}\n"
+    "                {%- endif %}\n"
+    "                {{- '<tool_call>\\n{\"name\": \"' }}\n"
+    "                {{- tool_call.name }}\n"
+    "                {{- '\", \"arguments\": ' }}\n"
+    "                {%- if tool_call.arguments is string %}\n"
+    "                    {{- tool_call.arguments }}\n"
+    "                {%- else %}\n"
+    "                    {{- tool_call.arguments | tojson }}\n"
+    "                {%- endif %}\n"
+    "                {{- '}\\n</tool_call>' }}\n"
+    "            {%- endfor %}\n"
+    "        {%- endif %}\n"
+    "        {{- '<|im_end|>\\n' }}\n"
+    "    {%- elif message.role == \"tool\" %}\n"
+    "        {%- if loop.first or (messages[loop.index0 - 1].role != \"tool\") %}\n"
+    "            {{- '<|im_start|>user' }}\n"
+    "        {%- endif %}\n"
+    "        {{- '\\n<tool_response>\\n' }}\n"
+    "        {{- content }}\n"
+    "        {{- '\\n</tool_response>' }}\n"
+    "        {%- if loop.last or (messages[loop.index0 + 1].role != \"tool\") %}\n"
+    "            {{- '<|im_end|>\\n' }}\n"
+    "        {%- endif %}\n"
+    "    {%- endif %}\n"
+    "{%- endfor %}\n"
+    "{%- if add_generation_prompt %}\n"
+    "    {{- '<|im_start|>assistant\\n' }}\n"
+    "    {%- if enable_thinking is defined and enable_thinking is false %}\n"
+    "        {{- '<think>\\n\\n</think>\\n\\n' }}\n"
+    "    {%- endif %}\n"
+    "{%- endif %}";
+
 /* meta-llama/Meta-Llama-3-8B-Instruct */
 static const char LLAMA3[] =
     "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
@@ -416,6 +508,22 @@ static void test_qwen25(void) {
            "<|im_start|>assistant\n");
 }
 
+static void test_qwen3(void) {
+    const char *body = "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n"
+                       "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nWho are you<|im_end|>\n";
+    char want[1024];
+    EXPECT(QWEN3, CONV, NCONV, 0, "", "<|im_end|>", body);
+    snprintf(want, sizeof want, "%s<|im_start|>assistant\n", body);
+    EXPECT(QWEN3, CONV, NCONV, 1, "", "<|im_end|>", want);
+    /* an earlier reply's thinking is dropped from the history; the last
+     * one, after the last question, keeps it */
+    tk_chat_msg think[] = {{"user", "Hello"}, {"assistant", "<think>\nhmm\n</think>\n\nHi there"},
+                           {"user", "Who are you"}, {"assistant", "<think>\nwho?\n</think>\n\nA model"}};
+    EXPECT(QWEN3, think, 4, 0, "", "<|im_end|>",
+           "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\nHi there<|im_end|>\n"
+           "<|im_start|>user\nWho are you<|im_end|>\n<|im_start|>assistant\n<think>\nwho?\n</think>\n\nA model<|im_end|>\n");
+}
+
 static void test_llama3(void) {
     const char *body = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant<|eot_id|>"
                        "<|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|>"
@@ -513,9 +621,216 @@ static void test_deepseek_coder(void) {
            "issues, and other non-computer science questions, you will refuse to answer\n### Instruction:\nHello\n");
 }
 
+/* The template inside a real GGUF file (tokenizer.chat_template of the
+ * Phi-3 vocabulary llama.cpp ships), through the public API. */
+static void test_gguf_template(void) {
+    const char *path = t_shared("models/vocab/ggml-vocab-phi-3.gguf", NULL);
+    if (!path) T_SKIP("../shared/models/vocab/ggml-vocab-phi-3.gguf absent");
+    tk_error e = {0};
+    tk_load_opts lo = {.vocab_only = 1};
+    tk_model *m = tk_model_load(path, &lo, &e);
+    T_CHECK(m, "load: %s", e.msg);
+    if (!m) return;
+    const char *t = tk_model_chat_template(m);
+    T_CHECK(t && strncmp(t, "{{ bos_token }}{% for message in messages %}", 44) == 0 && strlen(t) == 269,
+            "template: %s", t ? t : "(null)");
+    char *out = NULL;
+    int n = tk_chat_render(m, NULL, CONV, NCONV, 1, &out, &e);
+    /* this (older) Phi-3 template drops the system message and always opens
+     * the assistant turn after a user message */
+    const char *want = "<s><|user|>\nHello<|end|>\n<|assistant|>\nHi there<|end|>\n<|user|>\nWho are you<|end|>\n<|assistant|>\n";
+    T_CHECK(n == (int)strlen(want) && out && strcmp(out, want) == 0, "got %d '%s' (%s)", n, out ? out : "(null)", e.msg);
+    free(out);
+    /* the API's own role check */
+    tk_chat_msg bad[] = {{"user", "hi"}, {"robot", "beep"}};
+    n = tk_chat_render(m, NULL, bad, 2, 1, &out, &e);
+    T_CHECK(n == TK_EINVAL && !out && strstr(e.msg, "message 1 has role 'robot'"), "got %d: %s", n, e.msg);
+    tk_model_free(m);
+}
+
+static void test_api(void) {
+    tk_error e = {0};
+    char *out = NULL;
+    /* no model, no template */
+    int n = tk_chat_render(NULL, NULL, CONV, NCONV, 1, &out, &e);
+    T_CHECK(n == TK_EINVAL && !out && strstr(e.msg, "no chat template"), "got %d: %s", n, e.msg);
+    /* a template given, no model: bos/eos are empty */
+    n = tk_chat_render(NULL, LLAMA3, CONV + 1, 1, 1, &out, &e);
+    T_CHECK(n > 0 && out && strcmp(out, "<|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|>"
+                                        "<|start_header_id|>assistant<|end_header_id|>\n\n") == 0, "got '%s' (%s)", out ? out : "", e.msg);
+    free(out);
+    tk_chat_msg nul[] = {{NULL, "x"}};
+    n = tk_chat_render(NULL, CHATML, nul, 1, 1, &out, &e);
+    T_CHECK(n == TK_EINVAL && strstr(e.msg, "role '(null)'"), "got %d: %s", n, e.msg);
+    tk_chat_msg tool[] = {{"tool", "42"}};
+    n = tk_chat_render(NULL, CHATML, tool, 1, 0, &out, &e);
+    T_CHECK(n > 0 && out && strcmp(out, "<|im_start|>tool\n42<|im_end|>\n") == 0, "got %d: %s", n, e.msg);
+    free(out);
+    n = tk_chat_render(NULL, CHATML, NULL, 0, 1, &out, &e);
+    T_CHECK(n > 0 && out && strcmp(out, "<|im_start|>assistant\n") == 0, "empty conversation: %d %s", n, e.msg);
+    free(out);
+}
+
+/* ---- the language, feature by feature ----------------------------------------------- */
+
+#define JJ(tmpl, want) EXPECT(tmpl, CONV, NCONV, 1, "<s>", "</s>", want)
+
+static void test_expressions(void) {
+    JJ("{{ 1 + 2 * 3 }}|{{ (1 + 2) * 3 }}|{{ 7 // 2 }}|{{ -7 // 2 }}|{{ -7 % 3 }}|{{ 2 - 5 }}", "7|9|3|-4|2|-3");
+    JJ("{{ 'a' ~ 1 ~ none ~ true }}|{{ 'ab' + 'cd' }}|{{ 'x' 'y' }}", "a1NoneTrue|abcd|xy");
+    JJ("{{ 1 == 1 and 2 != 3 }}|{{ not 1 < 2 }}|{{ 'b' > 'a' }}|{{ 3 >= 3 }}|{{ 2 <= 1 }}", "True|False|True|True|False");
+    JJ("{{ 'ell' in 'hello' }}|{{ 2 in [1, 2] }}|{{ 'k' in {'k': 1} }}|{{ 'z' not in 'abc' }}", "True|True|True|True");
+    JJ("{{ 'yes' if messages else 'no' }}|{{ 'a' if false }}|{{ none or 'dflt' }}|{{ 0 and 1 }}", "yes||dflt|0");
+    JJ("{{ [1, 'a', [none]] }}|{{ {'k': true} }}|{{ [] }}", "[1, 'a', [None]]|{'k': True}|[]");
+    JJ("{{ messages[0].role }}|{{ messages[-1]['content'] }}|{{ messages[9] is defined }}|{{ messages[1].nope is defined }}",
+       "system|Who are you|False|False");
+    JJ("{{ messages[1:3] | length }}|{{ 'abcdef'[1:4] }}|{{ 'abcdef'[::-1] }}|{{ 'abcdef'[-2:] }}|{{ [1,2,3,4][::2] }}",
+       "2|bcd|fedcba|ef|[1, 3]");
+}
+
+static void test_statements(void) {
+    JJ("{% for m in messages %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}|{% endfor %}",
+       "01TrueFalse44|12FalseFalse43|23FalseFalse42|34FalseTrue41|");
+    JJ("{% for m in messages if m.role == 'user' %}{{ loop.index }}:{{ m.content }};{% endfor %}", "1:Hello;2:Who are you;");
+    JJ("{% for x in [] %}no{% else %}empty{% endfor %}", "empty");
+    JJ("{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }},{% endfor %}", "a=1,b=2,");
+    JJ("{% for c in 'ab' %}[{{ c }}]{% endfor %}{% for k in {'x': 1} %}{{ k }}{% endfor %}", "[a][b]x");
+    JJ("{% for i in range(5) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}", "02");
+    JJ("{% for i in range(2, 8, 3) %}{{ i }}{% endfor %}{% for i in range(3, 0, -1) %}{{ i }}{% endfor %}", "25321");
+    JJ("{% if false %}a{% elif 0 %}b{% elif 'x' %}c{% else %}d{% endif %}", "c");
+    /* scoping as Jinja: a set inside a loop does not leak, a namespace does */
+    JJ("{% set x = 1 %}{% for m in messages %}{% set x = 2 %}{% endfor %}{{ x }}", "1");
+    JJ("{% set ns = namespace(n=0, s='') %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% set ns.s = ns.s ~ m.role[0] %}{% endfor %}{{ ns.n }}{{ ns.s }}",
+       "4suau");
+    JJ("{# a comment #}{{ add_generation_prompt }}{{ bos_token }}{{ eos_token }}", "True<s></s>");
+    /* {% generation %} marks the assistant's part for training; rendering keeps its body */
+    JJ("a{% generation %}b{{ 1 }}{% endgeneration %}c", "ab1c");
+}
+
+static void test_filters_methods(void) {
+    JJ("{{ '  a b  ' | trim }}|{{ 'xxaxx'.strip('x') }}|{{ '  a '.lstrip() }}|{{ ' a  '.rstrip() }}|", "a b|a|a | a|");
+    JJ("{{ 'Hello World' | upper }}|{{ 'Hello' | lower }}|{{ 'hello world' | title }}|{{ 'hello' | capitalize }}",
+       "HELLO WORLD|hello|Hello World|Hello");
+    JJ("{{ 'Hello'.startswith('He') }}{{ 'Hello'.endswith('lo') }}{{ 'Hello'.startswith('lo') }}", "TrueTrueFalse");
+    JJ("{{ messages | length }}|{{ 'héllo' | length }}|{{ (messages | first).nope is defined }}", "4|5|False");
+    JJ("{{ [1, 2, 3] | join(', ') }}|{{ ['a', 'b'] | last }}|{{ [1, 2] | reverse | list }}|{{ x | default('d') }}",
+       "1, 2, 3|b|[2, 1]|d");
+    JJ("{{ messages | selectattr('role', 'equalto', 'user') | list | length }}|"
+       "{{ (messages | selectattr('role', 'equalto', 'user') | list)[1].content }}|"
+       "{{ messages | rejectattr('role', 'equalto', 'user') | list | length }}",
+       "2|Who are you|2");
+    JJ("{{ {'a': [1, 'x\"y'], 'b': none} | tojson }}", "{\"a\": [1, \"x\\\"y\"], \"b\": null}");
+    JJ("{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'aXbX'.replace('X', '-') }}", "['a', 'b', '', 'c']|['a', 'b']|a-b-");
+    JJ("{{ messages[0].get('role') }}|{{ messages[0].get('x', 'dflt') }}|{{ messages[0].keys() }}", "system|dflt|['role', 'content']");
+    JJ("{{ 3 is odd }}{{ 3 is even }}{{ none is none }}{{ 'x' is string }}{{ 1 is number }}{{ x is undefined }}{{ 1 is not none }}",
+       "TrueFalseTrueTrueTrueTrueTrue");
+}
+
+static void test_whitespace(void) {
+    /* Hugging Face renders with trim_blocks and lstrip_blocks */
+    JJ("  {% if true %}\n  x\n  {% endif %}\nend", "  x\nend");
+    JJ("a  {%- if true -%}  b  {%- endif -%}  c", "abc");
+    JJ("a\n  {{- 'b' -}}\n  c{#- note -#}  d", "abcd");
+    JJ("a {# c #}\nb", "a b");
+    JJ("  {%+ if true %}x{% endif %}", "  x");
+    JJ("{% if true %}\r\nx{% endif %}", "x");
+}
+
+/* ---- hostile templates --------------------------------------------------------------- */
+
+static void test_errors(void) {
+    EXPECT_ERR("{% if x %}abc", CONV, NCONV, TK_EFORMAT, "line 1 col 14: unexpected end of template: a block is not closed (expected {% endif %})");
+    EXPECT_ERR("line\n{{ 'a' + }}", CONV, NCONV, TK_EFORMAT, "template line 2 col 10: expected an expression");
+    EXPECT_ERR("{{ 'abc }}", CONV, NCONV, TK_EFORMAT, "unterminated string literal");
+    EXPECT_ERR("{% endfor %}", CONV, NCONV, TK_EFORMAT, "unexpected {% endfor %}");
+    EXPECT_ERR("{% for x in y %}{% endif %}", CONV, NCONV, TK_EFORMAT, "unexpected {% endif %}");
+    EXPECT_ERR("{{ 1 $ 2 }}", CONV, NCONV, TK_EFORMAT, "unexpected character '$'");
+    EXPECT_ERR("{# never closed", CONV, NCONV, TK_EFORMAT, "unterminated comment");
+    EXPECT_ERR("{% macro m() %}{% endmacro %}", CONV, NCONV, TK_EUNSUPPORTED, "{% macro %} is not supported");
+    EXPECT_ERR("{% generation %}x", CONV, NCONV, TK_EFORMAT, "expected {% endgeneration %}");
+    EXPECT_ERR("{{ 1.5 }}", CONV, NCONV, TK_EUNSUPPORTED, "only integer number literals");
+    EXPECT_ERR("{{ x | nosuchfilter }}", CONV, NCONV, TK_EUNSUPPORTED, "unknown filter 'nosuchfilter'");
+    EXPECT_ERR("{{ nosuchfn() }}", CONV, NCONV, TK_EUNSUPPORTED, "unknown function 'nosuchfn'");
+    EXPECT_ERR("{{ raise_exception('Bad role: ' + messages[0].role) }}", CONV, NCONV, TK_EINVAL,
+               "template line 1 col 4: raise_exception: Bad role: system");
+    EXPECT_ERR("{{ messages + 1 }}", CONV, NCONV, TK_EINVAL, "unsupported operand types list and integer");
+    EXPECT_ERR("{{ 'a' + nothing }}", CONV, NCONV, TK_EINVAL, "'nothing' is undefined");
+    EXPECT_ERR("{{ nothing.attr }}", CONV, NCONV, TK_EINVAL, "'nothing' is undefined");
+    EXPECT_ERR("{{ 1 // 0 }}", CONV, NCONV, TK_EINVAL, "division by zero");
+    EXPECT_ERR("{{ 9223372036854775807 + 1 }}", CONV, NCONV, TK_EINVAL, "integer overflow");
+    EXPECT_ERR("{{ 9223372036854775808 }}", CONV, NCONV, TK_EFORMAT, "integer literal too large");
+    EXPECT_ERR("{% set x.y = 1 %}", CONV, NCONV, TK_EINVAL, "cannot set an attribute of undefined");
+    EXPECT_ERR("{% break %}", CONV, NCONV, TK_EFORMAT, "break outside a loop");
+}
+
+static void test_limits(void) {
+    /* a loop that runs (nearly) forever */
+    EXPECT_ERR("{% for a in range(1000000) %}{% for b in range(1000000) %}x{% endfor %}{% endfor %}", CONV, NCONV,
+               TK_ENOMEM, "step limit");
+    EXPECT_ERR("{% for a in range(100000000) %}{% endfor %}", CONV, NCONV, TK_ENOMEM, "range() too long");
+    /* strings that double until memory runs out */
+    EXPECT_ERR("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+               CONV, NCONV, TK_ENOMEM, "working memory limit");
+    /* a list that contains itself, printed */
+    EXPECT_ERR("{% set ns = namespace(l=[]) %}{% for i in range(1000) %}{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l }}",
+               CONV, NCONV, TK_EINVAL, "nested too deeply");
+    /* output past the limit */
+    tk_tmpl_limits lim = {.max_out = 1000};
+    tk_error e = {0};
+    char *out = render_l("{% for i in range(2000) %}x{% endfor %}", CONV, NCONV, 1, "", "", &lim, &e);
+    T_CHECK(!out && e.code == TK_ENOMEM && strstr(e.msg, "output limit (1000 bytes)"), "got '%s'", e.msg);
+    free(out);
+    out = render_l("{% for i in range(999) %}x{% endfor %}", CONV, NCONV, 1, "", "", &lim, &e);
+    T_CHECK(out && strlen(out) == 999, "999 bytes fit in 1000: %s", e.msg);
+    free(out);
+    lim = (tk_tmpl_limits){.max_steps = 100};
+    out = render_l("{% for i in range(50) %}{{ i }}{% endfor %}", CONV, NCONV, 1, "", "", &lim, &e);
+    T_CHECK(!out && strstr(e.msg, "step limit (100)"), "got '%s'", e.msg);
+    free(out);
+}
+
+static void test_nesting(void) {
+    char *t = malloc(20000);
+    /* parentheses */
+    strcpy(t, "{{ ");
+    for (int i = 0; i < 500; i++) strcat(t, "(");
+    strcat(t, "1");
+    for (int i = 0; i < 500; i++) strcat(t, ")");
+    strcat(t, " }}");
+    EXPECT_ERR(t, CONV, NCONV, TK_EFORMAT, "nested too deeply");
+    /* blocks */
+    t[0] = 0;
+    for (int i = 0; i < 300; i++) strcat(t, "{% if true %}");
+    EXPECT_ERR(t, CONV, NCONV, TK_EFORMAT, "nested too deeply");
+    /* a long chain of operators is a deep tree too */
+    strcpy(t, "{{ 1");
+    for (int i = 0; i < 2000; i++) strcat(t, " + 1");
+    strcat(t, " }}");
+    EXPECT_ERR(t, CONV, NCONV, TK_EFORMAT, "expression nested too deeply");
+    /* ... and so is an elif chain */
+    strcpy(t, "{% if false %}");
+    for (int i = 0; i < 300; i++) strcat(t, "{% elif false %}");
+    strcat(t, "{% endif %}");
+    EXPECT_ERR(t, CONV, NCONV, TK_EFORMAT, "nested too deeply");
+    /* not not not ... */
+    strcpy(t, "{{ ");
+    for (int i = 0; i < 1000; i++) strcat(t, "not ");
+    strcat(t, "1 }}");
+    EXPECT_ERR(t, CONV, NCONV, TK_EFORMAT, "nested too deeply");
+    /* within the limits it works */
+    strcpy(t, "{{ ");
+    for (int i = 0; i < 20; i++) strcat(t, "(");
+    strcat(t, "2");
+    for (int i = 0; i < 20; i++) strcat(t, ")");
+    strcat(t, " }}");
+    EXPECT(t, CONV, NCONV, 1, "", "", "2");
+    free(t);
+}
+
 int main(void) {
     T_RUN(test_chatml);
     T_RUN(test_qwen25);
+    T_RUN(test_qwen3);
     T_RUN(test_llama3);
     T_RUN(test_llama31);
     T_RUN(test_llama2);
@@ -524,5 +839,14 @@ int main(void) {
     T_RUN(test_zephyr);
     T_RUN(test_gemma);
     T_RUN(test_deepseek_coder);
+    T_RUN(test_gguf_template);
+    T_RUN(test_api);
+    T_RUN(test_expressions);
+    T_RUN(test_statements);
+    T_RUN(test_filters_methods);
+    T_RUN(test_whitespace);
+    T_RUN(test_errors);
+    T_RUN(test_limits);
+    T_RUN(test_nesting);
     return t_done();
 }

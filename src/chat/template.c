@@ -109,6 +109,8 @@ static void fail(J *j, size_t pos, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *c = msg; *c; c++) /* one line, whatever the template's text holds */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
     size_t col, line = line_col(j, pos, &col);
     j->code = code;
     tk_err(j->e, code, "template line %zu col %zu: %s", line, col, msg);
@@ -166,7 +168,7 @@ static void lex(J *j) {
     if (is_digit(c)) {
         int64_t v = 0;
         while (p < n && is_digit(s[p])) {
-            if (v > (INT64_MAX - 9) / 10) fail(j, j->tpos, TK_EFORMAT, "integer literal too large");
+            if (v > (INT64_MAX - (s[p] - '0')) / 10) fail(j, j->tpos, TK_EFORMAT, "integer literal too large");
             v = v * 10 + (s[p++] - '0');
         }
         if (p < n && (s[p] == '.' || is_name0(s[p]))) fail(j, j->tpos, TK_EUNSUPPORTED, "only integer number literals are supported");
@@ -369,7 +371,7 @@ static jn *parse_postfix(J *j, jn *x) {
                 x = mk(j, N_INDEX, pos, x, idx[0]);
             }
         } else if (is_op(j, '(')) {
-            x = mk(j, N_CALL, pos, x, NULL);
+            x = mk(j, N_CALL, x->pos, x, NULL); /* errors point at the callee */
             x->b = parse_args(j, x);
         } else {
             return x;
@@ -687,9 +689,21 @@ static jn *parse_body(J *j, const char *const *ends, jstr *end_kw, size_t *end_p
             else if (str_is(kw, "break") || str_is(kw, "continue")) {
                 st = mk(j, str_is(kw, "break") ? N_BREAK : N_CONTINUE, kpos, NULL, NULL);
                 end_tag(j, '%');
+            } else if (str_is(kw, "generation")) {
+                /* transformers' marker of the assistant's tokens (for
+                 * training masks): rendering just keeps the body */
+                static const char *const gends[] = {"endgeneration", NULL};
+                jstr gkw;
+                size_t gpos;
+                end_tag(j, '%');
+                st = mk(j, N_IF, kpos, NULL, NULL);
+                st->a = mk(j, N_LIT, kpos, NULL, NULL);
+                st->a->v.t = V_BOOL, st->a->v.i = 1;
+                st->b = parse_body(j, gends, &gkw, &gpos);
+                end_tag(j, '%');
             } else if (str_is(kw, "macro") || str_is(kw, "call") || str_is(kw, "filter") || str_is(kw, "raw") ||
                        str_is(kw, "block") || str_is(kw, "include") || str_is(kw, "import") || str_is(kw, "extends") ||
-                       str_is(kw, "with") || str_is(kw, "generation") || str_is(kw, "from"))
+                       str_is(kw, "with") || str_is(kw, "from"))
                 fail(j, kpos, TK_EUNSUPPORTED, "{%% %.*s %%} is not supported", (int)kw.n, kw.s);
             else
                 fail(j, kpos, TK_EFORMAT, "unexpected {%% %.*s %%}", (int)(kw.n > 40 ? 40 : kw.n), kw.s);
@@ -1116,6 +1130,7 @@ static jv call(J *j, jn *x) {
         if (st > 0 && b > a) cnt = ((uint64_t)b - (uint64_t)a - 1) / (uint64_t)st + 1;
         if (st < 0 && a > b) cnt = ((uint64_t)a - (uint64_t)b - 1) / (0 - (uint64_t)st) + 1;
         if (cnt > 1000000 || cnt > (uint64_t)(j->max_steps - j->steps)) fail(j, x->pos, TK_ENOMEM, "range() too long");
+        j->steps += (long)cnt; /* making the list is work too */
         jv r = new_list(j, (int)cnt);
         for (int64_t i = 0; i < (int64_t)cnt; i++) r.l->a[i] = mkint(a + i * st);
         return r;
@@ -1485,27 +1500,33 @@ static int exec_for(J *j, jn *x) {
         }
         items = keep, n = m;
     }
+    /* One loop object and one variable node per name for the whole loop,
+     * updated in place, so an iteration allocates nothing by itself. */
+    jv loop = new_dict(j);
+    static const char *const keys[] = {"index0", "index", "first", "last", "length", "revindex", "revindex0", "previtem", "nextitem"};
+    for (int k = 0; k < 9; k++) dict_set(j, loop.d, (jstr){keys[k], strlen(keys[k])}, UNDEF);
+    var *vs[3];
+    jstr names[3] = {{"loop", 4}, x->s, x->s2};
+    for (int k = 0; k < 3; k++) {
+        vs[k] = alloc(j, sizeof *vs[k]);
+        vs[k]->name = names[k], vs[k]->scope = j->scope;
+    }
+    vs[0]->v = loop;
     for (int i = 0; i < n && flow != FLOW_BREAK; i++) {
         step(j, x->pos);
-        j->vars = saved; /* sets in the body last one iteration */
-        jv loop = new_dict(j);
-        dict_set(j, loop.d, (jstr){"index0", 6}, mkint(i));
-        dict_set(j, loop.d, (jstr){"index", 5}, mkint(i + 1));
-        dict_set(j, loop.d, (jstr){"first", 5}, mkbool(i == 0));
-        dict_set(j, loop.d, (jstr){"last", 4}, mkbool(i == n - 1));
-        dict_set(j, loop.d, (jstr){"length", 6}, mkint(n));
-        dict_set(j, loop.d, (jstr){"revindex", 8}, mkint(n - i));
-        dict_set(j, loop.d, (jstr){"revindex0", 9}, mkint(n - i - 1));
-        if (i > 0) dict_set(j, loop.d, (jstr){"previtem", 8}, items[i - 1]);
-        if (i + 1 < n) dict_set(j, loop.d, (jstr){"nextitem", 8}, items[i + 1]);
-        assign(j, (jstr){"loop", 4}, loop);
+        jv *lv = loop.d->v;
+        lv[0] = mkint(i), lv[1] = mkint(i + 1), lv[2] = mkbool(i == 0), lv[3] = mkbool(i == n - 1);
+        lv[4] = mkint(n), lv[5] = mkint(n - i), lv[6] = mkint(n - i - 1);
+        lv[7] = i > 0 ? items[i - 1] : UNDEF, lv[8] = i + 1 < n ? items[i + 1] : UNDEF;
+        /* sets in the body last one iteration: back to the loop's own names */
+        vs[0]->next = saved, vs[1]->next = vs[0], vs[2]->next = vs[1];
+        j->vars = x->s2.n ? vs[2] : vs[1];
         if (x->s2.n) {
             jv p = items[i];
             if (p.t != V_LIST || p.l->n != 2) fail(j, x->pos, TK_EINVAL, "cannot unpack %s into two loop variables", type_name(p.t));
-            assign(j, x->s, p.l->a[0]);
-            assign(j, x->s2, p.l->a[1]);
+            vs[1]->v = p.l->a[0], vs[2]->v = p.l->a[1];
         } else {
-            assign(j, x->s, items[i]);
+            vs[1]->v = items[i];
         }
         ran = 1;
         flow = exec(j, x->b);

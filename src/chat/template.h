@@ -6,11 +6,12 @@
  * prompts, trimming, role checks that raise) and a table would render a
  * near-miss template silently wrong. The subset here is what the common
  * families' templates use (ChatML/Qwen, Llama 2/3/3.1, Mistral, Phi-3,
- * Zephyr, Gemma, DeepSeek):
+ * Zephyr, Gemma, DeepSeek, Qwen3):
  *
  *   {{ expr }}  {% if/elif/else/endif %}  {% for x in xs [if c] %}...{% else %}
  *   {% endfor %} (loop.index/index0/first/last/length/revindex)  {% set x = e %}
  *   {% set ns.x = e %}  {% break %} {% continue %}  {# comments #}
+ *   {% generation %}...{% endgeneration %} (rendered as its body)
  *   whitespace control {%- -%} {{- -}}, and Hugging Face's environment
  *   settings trim_blocks + lstrip_blocks;
  *   literals 'str' "str" 12 true/false/none [a, b] {'k': v}; operators
