@@ -8,6 +8,7 @@
 int cmd_quantize(int argc, char **argv); /* cmd_quantize.c */
 int cmd_synth(int argc, char **argv);    /* cmd_synth.c    */
 int cmd_convert(int argc, char **argv);  /* cmd_convert.c  */
+int cmd_serve(int argc, char **argv);    /* serve.c        */
 int cmd_chat(int argc, char **argv);     /* cmd_chat.c     */
 
 static const char *USAGE =
@@ -55,6 +56,9 @@ static const char *USAGE =
     "            stories110m, stories15m, llama2-7b, llama3-8b, qwen2-0.5b), or explicit dims:\n"
     "            --embd N --layers N --heads N [--kv-heads N] --ffn N --ctx N\n"
     "            [--vocab-size N] [--tied] [--rope-base F] [--eps F] [--arch llama|qwen2]\n"
+    "  serve     -m MODEL [--host ADDR] [--port N] [--slots N] [--api-key KEY] [-c N] [-t N]\n"
+    "            an OpenAI-compatible HTTP server with continuous batching and a chat\n"
+    "            page at /; see tick serve --help and README.md for every flag\n"
     "  help      this text\n"
     "\n"
     "every command that loads a model takes --isa scalar|avx2|avx512|avx512vnni|\n"
@@ -226,6 +230,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "convert")) return cmd_convert(argc, argv);
     if (!strcmp(argv[1], "report")) return cmd_report(argc, argv);
     if (!strcmp(argv[1], "graph")) return cmd_graph(argc, argv);
+    if (!strcmp(argv[1], "serve")) return cmd_serve(argc, argv);
     fprintf(stderr, "tick: unknown command '%s' (try: tick help)\n", argv[1]);
     return 2;
 }
