@@ -10,7 +10,7 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc -MMD -MP
-override LDLIBS += -lcjson -lpcre2-8 -lm -lpthread
+override LDLIBS += -lcjson -lpcre2-8 -lutf8proc -lm -lpthread
 TEST_LDLIBS = -lcjson
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
@@ -72,9 +72,9 @@ check-arm:
 	  echo "check-arm: skipped: $(ARM_CC) or $(ARM_QEMU) not found (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)"; \
 	  exit 0; \
 	fi; \
-	for l in libcjson.so libpcre2-8.so; do \
+	for l in libcjson.so libpcre2-8.so libutf8proc.so; do \
 	  case "$$($(ARM_CC) -print-file-name=$$l)" in */*) ;; *) \
-	    echo "check-arm: skipped: no aarch64 $$l (Debian: dpkg --add-architecture arm64; apt-get install libcjson-dev:arm64 libpcre2-dev:arm64)"; \
+	    echo "check-arm: skipped: no aarch64 $$l (Debian: dpkg --add-architecture arm64; apt-get install libcjson-dev:arm64 libpcre2-dev:arm64 libutf8proc-dev:arm64)"; \
 	    exit 0;; esac; \
 	done; \
 	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) OPT="-O2 -Werror" \
@@ -90,7 +90,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 fuzz: $(FUZZ_TARGETS)
 build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lpcre2-8 -lm -lpthread -o $@
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lpcre2-8 -lutf8proc -lm -lpthread -o $@
 
 # The issue-4 table: random-weight models at real shapes (tick synth) in a
 # cache outside the repo, then tick bench at 1 and 2 threads.
