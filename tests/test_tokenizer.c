@@ -447,7 +447,7 @@ static void test_phi3_specials(void) {
 static void test_unsupported_model(void) {
     /* Unigram (T5, tokenizer model "t5") is not supported: a clean refusal
      * naming the model (WordPiece, "bert", is: test_bpe) */
-    static const char *const toks[] = {"<pad>", "</s>", "<unk>", "\xe2\x96\x81" "a"};
+    static const char *const toks[] = {"<pad>", "</s>", "<unk>", "\xe2\x96\x81\x61"};
     tg_builder *b = tg_new(3);
     tg_kv_str(b, "general.architecture", "t5");
     tg_kv_str(b, "tokenizer.ggml.model", "t5");
