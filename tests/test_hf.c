@@ -225,7 +225,7 @@ static void test_pre_tokenizer_names(void) {
     static const char *const want[4] = {"llama-bpe", "qwen2", "starcoder", "gpt-2"};
     const char *cfg = "{\"model_type\":\"gpt2\",\"n_layer\":1,\"n_embd\":2,\"n_head\":1,\"n_ctx\":8}";
     for (int i = 0; i < 4; i++) {
-        char tok[2048], name[32];
+        char tok[4608], name[32]; /* pre[i] is up to 4095 bytes */
         snprintf(tok, sizeof tok,
                  "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2,\"\\u0120\":3,\"\\u0120a\":4},"
                  "\"merges\":[\"a b\",[\"\\u0120\",\"a\"]]},\"added_tokens\":[{\"id\":5,\"content\":\"<|end|>\",\"special\":true},"

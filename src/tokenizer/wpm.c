@@ -196,8 +196,9 @@ int tk_wpm_tokenize(const tk_vocab *v, const char *text, size_t len, int add_spe
     size_t maxlen = 0;
     for (size_t f = 0; f < L.n; f++)
         if (L.a[f].id < 0 && L.a[f].len > maxlen) maxlen = L.a[f].len;
-    /* a code point of k bytes lowercases to at most 4 bytes (k >= 1; a
-     * byte of invalid UTF-8 is dropped): 4 bytes per input byte + "▁" */
+    /* each code point read (ASCII: 1 byte in, 1 out; else 2..4 bytes in;
+     * a byte of invalid UTF-8 is dropped) adds one code point of at most
+     * 4 bytes to the word: 4 bytes per input byte + "▁" is plenty */
     S.w = malloc(4 * maxlen + 8);
     if (!S.w) goto oom;
     memcpy(S.w, "\xe2\x96\x81", 3);
