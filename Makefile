@@ -10,7 +10,7 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc -MMD -MP
-override LDLIBS += -lcjson -lpcre2-8 -lm -lpthread
+override LDLIBS += -lcjson -lpcre2-8 -lutf8proc -lm -lpthread
 APP_LDLIBS = -lmicrohttpd
 TEST_LDLIBS = -lcjson
 
@@ -73,9 +73,9 @@ check-arm:
 	  echo "check-arm: skipped: $(ARM_CC) or $(ARM_QEMU) not found (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)"; \
 	  exit 0; \
 	fi; \
-	for l in libcjson.so libpcre2-8.so; do \
+	for l in libcjson.so libpcre2-8.so libutf8proc.so; do \
 	  case "$$($(ARM_CC) -print-file-name=$$l)" in */*) ;; *) \
-	    echo "check-arm: skipped: no aarch64 $$l (Debian: dpkg --add-architecture arm64; apt-get install libcjson-dev:arm64 libpcre2-dev:arm64)"; \
+	    echo "check-arm: skipped: no aarch64 $$l (Debian: dpkg --add-architecture arm64; apt-get install libcjson-dev:arm64 libpcre2-dev:arm64 libutf8proc-dev:arm64)"; \
 	    exit 0;; esac; \
 	done; \
 	arm_tick=$(ARM_BUILD)/tick; \
@@ -94,7 +94,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
 fuzz: $(FUZZ_TARGETS)
 build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lpcre2-8 -lm -lpthread -o $@
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -lcjson -lpcre2-8 -lutf8proc -lm -lpthread -o $@
 build-fuzz/fuzz_request: apps/serve_req.c apps/serve.h
 
 # The issue-4 table: random-weight models at real shapes (tick synth) in a

@@ -128,7 +128,7 @@ static void print_special(const tk_model *m, const char *name, int id) {
 static void print_tokenizer(const tk_model *m, int full_template) {
     tk_vocab_info v;
     tk_model_vocab_info(m, &v);
-    printf("tokenizer    %s%s%s\n", !strcmp(v.type, "spm") ? "spm (SentencePiece)" : "bpe (byte-level)",
+    printf("tokenizer    %s%s%s\n", !strcmp(v.type, "spm") ? "spm (SentencePiece)" : !strcmp(v.type, "wpm") ? "wpm (WordPiece)" : "bpe (byte-level)",
            v.pre ? ", pre-tokenizer " : "", v.pre ? v.pre : "");
     printf("special     ");
     print_special(m, "bos", v.bos), print_special(m, "eos", v.eos), print_special(m, "eot", v.eot);

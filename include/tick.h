@@ -116,7 +116,7 @@ int tk_token_is_eog(const tk_model *m, int32_t id);
 
 /* The tokenizer's kind and special tokens (for `tick inspect`). */
 typedef struct tk_vocab_info {
-    const char *type;          /* "spm" (SentencePiece) or "bpe" (byte-level) */
+    const char *type;          /* "spm" (SentencePiece), "bpe" (byte-level), "wpm" (WordPiece) */
     const char *pre;           /* BPE pre-tokenizer name, NULL for spm        */
     int bos, eos, eot, pad, unk; /* ids, -1 when absent                       */
     int add_bos;

@@ -168,6 +168,8 @@ static int cases_load(cases *c, const char *name, const char *sha_out) {
 
 /* ---- reference vectors --------------------------------------------------- */
 
+static void compare(const tk_vocab *v, const char *name, const cases *c);
+
 static void vectors(int k) {
     const char *name = VOCABS[k].name;
     cases c;
@@ -183,26 +185,31 @@ static void vectors(int k) {
     }
     T_CHECK(strcmp(tk_vocab_model_name(v), "gpt2") == 0, "model %s", tk_vocab_model_name(v));
     T_CHECK(tk_vocab_pre_name(v) && strcmp(tk_vocab_pre_name(v), VOCABS[k].pre) == 0, "pre %s", tk_vocab_pre_name(v));
+    compare(v, name, &c);
+    tk_vocab_free(v);
+    cases_free(&c);
+}
+
+/* Every case of c tokenized without special tokens against its answer. */
+static void compare(const tk_vocab *v, const char *name, const cases *c) {
     int ok = 0;
-    for (int i = 0; i < c.n; i++) {
+    for (int i = 0; i < c->n; i++) {
         int n;
-        int32_t *ids = tok(v, c.text[i], c.len[i], &n);
-        if (ids_eq(ids, n, c.ids[i], c.n_ids[i])) {
+        int32_t *ids = tok(v, c->text[i], c->len[i], &n);
+        if (ids_eq(ids, n, c->ids[i], c->n_ids[i])) {
             ok++;
         } else {
             char got[256] = "", want[256] = "";
             for (int j = 0, o = 0; j < n && o < 200; j++) o += snprintf(got + o, sizeof got - (size_t)o, " %d", ids[j]);
-            for (int j = 0, o = 0; j < c.n_ids[i] && o < 200; j++)
-                o += snprintf(want + o, sizeof want - (size_t)o, " %d", c.ids[i][j]);
-            T_CHECK(0, "%s case %d '%.*s': got [%s ] want [%s ]", name, i, (int)(c.len[i] > 40 ? 40 : c.len[i]), c.text[i],
+            for (int j = 0, o = 0; j < c->n_ids[i] && o < 200; j++)
+                o += snprintf(want + o, sizeof want - (size_t)o, " %d", c->ids[i][j]);
+            T_CHECK(0, "%s case %d '%.*s': got [%s ] want [%s ]", name, i, (int)(c->len[i] > 40 ? 40 : c->len[i]), c->text[i],
                     got, want);
         }
         free(ids);
     }
-    printf("  %s: %d/%d cases match\n", name, ok, c.n);
-    T_CHECK(ok == c.n, "not all cases match");
-    tk_vocab_free(v);
-    cases_free(&c);
+    printf("  %s: %d/%d cases match\n", name, ok, c->n);
+    T_CHECK(ok == c->n, "not all cases match");
 }
 
 static void test_vectors_gpt2(void) { vectors(0); }
@@ -396,17 +403,53 @@ static void test_gpt_neox(void) {
 
 /* ---- errors ---------------------------------------------------------------------- */
 
-static void test_bert_unsupported(void) {
+/* WordPiece (wpm.c): BERT's vocabulary (bge-small), tokenizer model "bert". */
+#define SHA_BERT_OUT "dab9c427d3a11f5b29a960d56e4cb5ba2918517265798563088cb9ce2ff627fe"
+static void test_bert_wpm(void) {
+    cases c;
+    if (cases_load(&c, "bert-bge", SHA_BERT_OUT)) {
+        cases_free(&c);
+        T_SKIP("../shared/models/vocab/ggml-vocab-bert-bge.gguf.inp/.out missing or changed");
+    }
     const char *path = t_shared("models/vocab/ggml-vocab-bert-bge.gguf", SHA_BERT);
-    if (!path) T_SKIP("../shared/models/vocab/ggml-vocab-bert-bge.gguf missing or changed");
-    tk_gguf *g = NULL;
-    tk_vocab *v = (tk_vocab *)1;
-    tk_error e = {0};
-    if (tk_gguf_open(&g, path, &e)) T_SKIP("gguf reader failed: %s", e.msg);
-    int rc = tk_vocab_from_gguf(&v, g, &e);
-    T_CHECK(rc == TK_EUNSUPPORTED && !v, "rc %d", rc);
-    T_CHECK(strstr(e.msg, "tokenizer model 'bert' is not supported") != NULL, "message: %s", e.msg);
-    tk_gguf_free(g);
+    tk_vocab *v = path ? vocab_gguf(path) : NULL;
+    if (!v) {
+        cases_free(&c);
+        T_SKIP("../shared/models/vocab/ggml-vocab-bert-bge.gguf missing or changed");
+    }
+    T_CHECK(c.n == N_CASES, "%d cases, expected %d", c.n, N_CASES);
+    T_CHECK(strcmp(tk_vocab_model_name(v), "bert") == 0, "model %s", tk_vocab_model_name(v));
+    compare(v, "bert-bge", &c);
+    cases_free(&c);
+
+    /* the special ids of the file; add_special wraps in [CLS] .. [SEP] */
+    tk_vocab_info vi;
+    tk_vocab_specials(v, &vi);
+    T_CHECK(strcmp(vi.type, "wpm") == 0 && vi.bos == 101 && vi.eos == 102 && vi.unk == 100 && vi.pad == 0,
+            "type %s bos %d eos %d unk %d pad %d", vi.type, vi.bos, vi.eos, vi.unk, vi.pad);
+    T_CHECK(tok_is(v, "Hello world", 11, TK_VOCAB_ADD_BOS, (const int32_t[]){101, 7592, 2088, 102}, 4), "[CLS] .. [SEP]");
+    T_CHECK(tok_is(v, "", 0, TK_VOCAB_ADD_BOS, (const int32_t[]){101, 102}, 2), "empty with specials");
+    /* [SEP] as text is one token only when special tokens are parsed */
+    T_CHECK(tok_is(v, "a[SEP]b", 7, TK_VOCAB_PARSE_SPECIAL, (const int32_t[]){1037, 102, 1038}, 3), "parse special");
+    /* accents go (NFD, first code point), case goes, whitespace of all
+     * kinds splits, controls vanish */
+    T_CHECK(tok_is(v, "H\xc3\x89llo\xe2\x80\x83W\x01orld", 15, 0, (const int32_t[]){7592, 2088}, 2), "normalize");
+    /* answers of llama.cpp (node-llama-cpp 3.22.1): a combining mark goes;
+     * a Hangul syllable keeps only its initial jamo (U+C5AE -> U+110B) */
+    T_CHECK(tok_is(v, "e\xcc\x81", 3, 0, (const int32_t[]){1041}, 1), "combining acute dropped");
+    T_CHECK(tok_is(v, "\xec\x96\xaeG", 4, 0, (const int32_t[]){1463, 2290}, 2), "Hangul");
+    /* a word whose remainder matches nothing is one [UNK] as a whole */
+    int n;
+    int32_t *ids = tok(v, "hello \xf0\x9f\xa6\x99x world", 17, &n);
+    T_CHECK(n == 3 && ids[0] == 7592 && ids[1] == 100 && ids[2] == 2088, "UNK word: n %d", n);
+    free(ids);
+    /* pieces: "▁" is a space, continuation pieces are bare */
+    char buf[32];
+    int l = tk_vocab_piece(v, 7592, buf, sizeof buf);
+    T_CHECK(l == 6 && memcmp(buf, " hello", 6) == 0, "piece of 7592: %.*s", l, buf);
+    /* invalid UTF-8 is dropped, never read past */
+    T_CHECK(tok_is(v, "hello\xff\xc3", 7, 0, (const int32_t[]){7592}, 1), "invalid bytes");
+    tk_vocab_free(v);
 }
 
 /* Byte-level texts: 'a' 'b' 'c' are themselves, ' ' is "Ġ". */
@@ -498,8 +541,19 @@ static void test_throughput(void) {
     double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     T_CHECK(k < 0 && k != -INT_MAX, "tokenize: %d", k);
     printf("  war-and-peace.txt, gpt-2: %zu bytes -> %d tokens in %.3f s (%.1f MB/s)\n", n, -k, s, (double)n / s / 1e6);
-    free(text);
     tk_vocab_free(v);
+    /* the same for WordPiece */
+    const char *pb = t_shared("models/vocab/ggml-vocab-bert-bge.gguf", SHA_BERT);
+    if ((v = pb ? vocab_gguf(pb) : NULL)) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        k = tk_vocab_tokenize(v, text, n, 0, NULL, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        T_CHECK(k < 0 && k != -INT_MAX, "tokenize: %d", k);
+        printf("  war-and-peace.txt, bert-bge: %zu bytes -> %d tokens in %.3f s (%.1f MB/s)\n", n, -k, s, (double)n / s / 1e6);
+        tk_vocab_free(v);
+    }
+    free(text);
 }
 
 int main(void) {
@@ -513,7 +567,7 @@ int main(void) {
     T_RUN(test_roundtrip);
     T_RUN(test_gpt2_details);
     T_RUN(test_gpt_neox);
-    T_RUN(test_bert_unsupported);
+    T_RUN(test_bert_wpm);
     T_RUN(test_synthetic);
     T_RUN(test_throughput);
     return t_done();

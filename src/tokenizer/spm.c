@@ -206,6 +206,7 @@ done:
 int tk_vocab_tokenize_ex(const tk_vocab *v, const char *text, size_t len, int flags, int32_t *ids, int cap) {
     int add_bos = (flags & TK_VOCAB_ADD_BOS) != 0, special = (flags & TK_VOCAB_PARSE_SPECIAL) != 0;
     if (v->bpe) return tk_bpe_tokenize(v, text, len, add_bos, special, ids, cap);
+    if (v->wpm) return tk_wpm_tokenize(v, text, len, add_bos, special, ids, cap);
     return spm_tokenize(v, text, len, add_bos, special, ids, cap);
 }
 

@@ -275,7 +275,8 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
     if (tk_gguf_find(g, KEY_MODEL) < 0) return tk_err(e, TK_EFORMAT, "no tokenizer in the file (%s is missing)", KEY_MODEL);
     if ((rc = tk_gguf_get_str(g, KEY_MODEL, &model, &mlen, e))) return rc;
     int is_bpe = mlen == 4 && memcmp(model, "gpt2", 4) == 0;
-    if (!is_bpe && (mlen != 5 || memcmp(model, "llama", 5) != 0))
+    int is_wpm = mlen == 4 && memcmp(model, "bert", 4) == 0;
+    if (!is_bpe && !is_wpm && (mlen != 5 || memcmp(model, "llama", 5) != 0))
         return tk_err(e, TK_EUNSUPPORTED, "tokenizer model '%.*s' is not supported yet", (int)(mlen > 64 ? 64 : mlen), model);
 
     if (tk_gguf_find(g, KEY_TOKENS) < 0) return tk_err(e, TK_EFORMAT, "no token list in the file (%s is missing)", KEY_TOKENS);
@@ -315,6 +316,7 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
         return tk_err(e, TK_ENOMEM, "out of memory for a vocabulary of %d tokens", n);
     }
     v->bpe = bpe;
+    v->wpm = is_wpm;
 
     uint32_t pos = 0;
     p = arr.p;
@@ -344,6 +346,15 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
     if (bpe) {
         v->bos = v->eos = 11 < n ? 11 : -1;
         v->unk = -1;
+    } else if (is_wpm) {
+        /* llama.cpp's "bert": [CLS] 101 as BOS, [SEP] 102 ends, [UNK] 100,
+         * [PAD] 0; files name them cls / seperator (sic) token ids */
+        v->bos = 101 < n ? 101 : -1;
+        v->eos = 102 < n ? 102 : -1;
+        v->unk = 100 < n ? 100 : -1;
+        v->pad = 0;
+        get_special(g, "tokenizer.ggml.cls_token_id", n, &v->bos);
+        get_special(g, "tokenizer.ggml.seperator_token_id", n, &v->eos);
     } else {
         v->bos = 1 < n ? 1 : -1;
         v->eos = 2 < n ? 2 : -1;
@@ -354,13 +365,13 @@ int tk_vocab_from_gguf(tk_vocab **out, const tk_gguf *g, tk_error *e) {
     get_special(g, "tokenizer.ggml.unknown_token_id", n, &v->unk);
     get_special(g, "tokenizer.ggml.eot_token_id", n, &v->eot);
     get_special(g, "tokenizer.ggml.padding_token_id", n, &v->pad);
-    v->add_bos = bpe ? tk_bpe_default_add_bos(bpe) : 1, v->add_space_prefix = bpe ? 0 : 1;
+    v->add_bos = bpe ? tk_bpe_default_add_bos(bpe) : 1, v->add_space_prefix = bpe || is_wpm ? 0 : 1;
     if ((rc = get_flag(g, "tokenizer.ggml.add_bos_token", &v->add_bos, e)) ||
         (rc = get_flag(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, e))) {
         tk_vocab_free(v);
         return rc;
     }
-    memcpy(v->model, bpe ? "gpt2" : "llama", bpe ? 5 : 6);
+    memcpy(v->model, bpe ? "gpt2" : is_wpm ? "bert" : "llama", bpe || is_wpm ? 5 : 6);
     if (tk_gguf_find(g, "tokenizer.chat_template") >= 0) {
         if ((rc = tk_gguf_get_str(g, "tokenizer.chat_template", &s, &slen, e)) ||
             (rc = tk_vocab_set_chat_template(v, s, (size_t)slen, e))) {
@@ -515,7 +526,7 @@ int tk_vocab_set_chat_template(tk_vocab *v, const char *s, size_t n, tk_error *e
 }
 
 void tk_vocab_specials(const tk_vocab *v, tk_vocab_info *o) {
-    o->type = v->bpe ? "bpe" : "spm";
+    o->type = v->bpe ? "bpe" : v->wpm ? "wpm" : "spm";
     o->pre = v->bpe ? tk_bpe_pre_name(v->bpe) : NULL;
     o->bos = v->bos, o->eos = v->eos, o->eot = v->eot, o->pad = v->pad, o->unk = v->unk;
     o->add_bos = v->add_bos;

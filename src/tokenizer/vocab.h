@@ -8,9 +8,10 @@
  * tokenizer.bin (whose pieces are mapped to the GGUF conventions so one
  * tokenizer serves both).
  *
- * Two tokenizers, as llama.cpp has them: tokenizer.ggml.model "llama" is
+ * Three tokenizers, as llama.cpp has them: tokenizer.ggml.model "llama" is
  * the SentencePiece-style one (spm.c), "gpt2" the byte-level BPE one with
- * the pre-tokenizer regexes named by tokenizer.ggml.pre (bpe.c). */
+ * the pre-tokenizer regexes named by tokenizer.ggml.pre (bpe.c), "bert"
+ * WordPiece (wpm.c; TK_VOCAB_ADD_BOS adds [CLS] first and [SEP] last). */
 #ifndef TK_TOKENIZER_VOCAB_H
 #define TK_TOKENIZER_VOCAB_H
 
@@ -27,7 +28,7 @@ enum {
 
 typedef struct tk_vocab tk_vocab;
 
-/* From GGUF metadata. tokenizer.ggml.model "llama" (SPM) or "gpt2"
+/* From GGUF metadata. tokenizer.ggml.model "llama" (SPM), "bert" (WPM) or "gpt2"
  * (byte-level BPE; needs tokenizer.ggml.merges, and tokenizer.ggml.pre
  * must be one bpe.c knows or absent); other models, or an unknown
  * pre-tokenizer, give TK_EUNSUPPORTED with a message naming them. */

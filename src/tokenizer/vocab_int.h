@@ -43,6 +43,7 @@ struct tk_vocab {
     uint8_t *sp_flags;
 
     struct tk_bpe *bpe;    /* non-NULL for tokenizer.ggml.model "gpt2"       */
+    int wpm;               /* 1 for "bert": WordPiece (wpm.c)                  */
 
     int bos, eos, unk, eot, pad;   /* -1 when absent */
     char *chat_template;           /* tokenizer.chat_template (malloc'd) or NULL */
@@ -97,5 +98,9 @@ int tk_bpe_tokenize(const tk_vocab *v, const char *text, size_t len, int add_bos
                     int32_t *ids, int cap);
 /* Decoded bytes of a NORMAL token of a BPE vocab (byte-level text). */
 int tk_bpe_decode(const struct tk_bpe *b, const char *s, size_t n, char *buf, int cap);
+
+/* WordPiece (wpm.c); add_special puts BOS ([CLS]) first and EOS ([SEP]) last. */
+int tk_wpm_tokenize(const tk_vocab *v, const char *text, size_t len, int add_special, int parse_special,
+                    int32_t *ids, int cap);
 
 #endif
