@@ -465,7 +465,7 @@ INLINE VNNI void quant_rows(int Q4, int64_t n, const char *p, size_t stride, con
  * the scaling: no inserts, no gather, no horizontal sums. Lane r adds row
  * r's terms in block order: bit-identical to the reference, like
  * quant_dot16. Two accumulators halve the vpdpbusd dependency chain. */
-#define PACKED_PF 1024 /* bytes ahead in the group's linear stream */
+#define PACKED_PF 2048 /* bytes ahead in the group's linear stream, into L2 (as PFEXTRA) */
 INLINE VNNI __m512i bcast_dw(const int8_t *p) { /* activation blocks are 2-byte aligned */
     int32_t v;
     memcpy(&v, p, 4);
@@ -476,7 +476,7 @@ INLINE VNNI void packed_dot16(int Q4, int64_t nb, const char *g, const tk_block_
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     __m512 sum = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++, g += pb) {
-        for (size_t k = 0; k < pb; k += 64) _mm_prefetch(g + PACKED_PF + k, _MM_HINT_T0);
+        for (size_t k = 0; k < pb; k += 64) _mm_prefetch(g + PACKED_PF + k, _MM_HINT_T1);
         const int8_t *xq = x[i].qs;
         __m512i a0 = _mm512_set1_epi32(xp->corr[i]), a1 = _mm512_setzero_si512();
         if (Q4) {
