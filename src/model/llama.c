@@ -43,8 +43,8 @@ static size_t max_act_bytes(const tk_model *m) {
     size_t mx = tk_act_bytes(m->output.type, I->n_embd);
     for (int l = 0; l < I->n_layer; l++) {
         const tk_layer *L = &m->layers[l];
-        const tk_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) {
+        const tk_weight *ws[TK_LAYER_MATRICES] = TK_LAYER_MATRIX_LIST(L);
+        for (int i = 0; i < TK_LAYER_MATRICES; i++) {
             if (!ws[i]->data) continue; /* no gate in a GELU FFN */
             size_t b = tk_act_bytes(ws[i]->type, ws[i]->cols);
             if (b > mx) mx = b;

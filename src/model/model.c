@@ -5,11 +5,11 @@
 #include "model.h"
 #include "../base/status.h"
 #include "../base/cpu.h"
+#include "../base/threadpool.h"
 #include "../tensor/dtype.h"
 #include "../formats/hf.h"
 #include "../tensor/pack.h"
 
-#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -366,12 +366,6 @@ static int bind_all(tk_model *m, tk_error *e) {
 
 /* ---- repacking (tensor/pack.h) --------------------------------------------- */
 
-typedef struct pack_job {
-    tk_weight **w;
-    const char *drop; /* drop[i]: give matrix i's file pages back once packed */
-    int n, ith, nth;
-} pack_job;
-
 /* Give the file's pages of [p, p + n) back (they are read again from the
  * page cache if ever touched): resident memory keeps one copy. */
 static void drop_pages(const void *p, size_t n) {
@@ -381,45 +375,54 @@ static void drop_pages(const void *p, size_t n) {
     if (ps > 0 && b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-/* Thread ith packs its share of every matrix's 16-row groups. */
-static void *pack_worker(void *arg) {
-    const pack_job *j = arg;
+/* Bytes of w's packed copy in the mapping (64-byte aligned). */
+static size_t packed_bytes(const tk_weight *w) {
+    return ((size_t)tk_dtype_row_bytes(w->type, w->cols) * (size_t)w->rows + 63) & ~(size_t)63;
+}
+
+typedef struct pack_job {
+    tk_weight **w;
+    int n;
+    int drop; /* give the file's pages back once packed (not for an HF image) */
+    const void *keep; /* pages that stay: the embedding rows tk_get_row reads */
+} pack_job;
+
+/* Thread ith of nth packs its share of every matrix's 16-row groups, then
+ * gives that slice's file pages back at once: the peak stays one copy. */
+static void pack_worker(void *ctx, int ith, int nth) {
+    const pack_job *j = ctx;
     for (int i = 0; i < j->n; i++) {
         const tk_weight *w = j->w[i];
-        int64_t ng = w->rows / 16, g0 = ng * j->ith / j->nth, g1 = ng * (j->ith + 1) / j->nth;
+        int64_t g0, g1;
+        tk_split(w->rows / 16, ith, nth, &g0, &g1);
         tk_pack_rows(w->type, w->data, w->cols, g0 * 16, g1 * 16, (void *)w->packed);
-        if (j->drop && j->drop[i]) { /* this slice's file pages, at once: the peak stays one copy */
+        if (j->drop && w->data != j->keep) {
             size_t rb = (size_t)tk_dtype_row_bytes(w->type, w->cols);
             drop_pages((const char *)w->data + (size_t)g0 * 16 * rb, (size_t)(g1 - g0) * 16 * rb);
         }
     }
-    return NULL;
 }
 
 /* Repack every Q8_0 / Q4_0 matrix the kernels want packed into one
- * anonymous mapping, in parallel; the embedding rows stay as they are
- * (tk_get_row reads the file's layout), so a tied classifier is packed as
- * a copy and its file pages stay. Failure to map is not an error: the
- * file's layout runs (bit-identical, slower). */
+ * anonymous mapping, on a thread pool made for it; the embedding rows stay
+ * as they are (tk_get_row reads the file's layout), so a tied classifier
+ * is packed as a copy and its file pages stay. Failure to map or to start
+ * threads is not an error: the file's layout runs (bit-identical, slower),
+ * or one thread packs. */
 static void pack_weights(tk_model *m, int n_threads) {
     const tk_model_info *I = &m->info;
-    int cap = I->n_layer * 7 + 1, n = 0;
-    tk_weight **ws = calloc((size_t)cap, sizeof *ws);
+    tk_weight **ws = calloc((size_t)I->n_layer * TK_LAYER_MATRICES + 1, sizeof *ws);
     if (!ws) return;
+    int n = 0;
     for (int l = 0; l < I->n_layer; l++) {
-        tk_layer *L = &m->layers[l];
-        tk_weight *c[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int k = 0; k < 7; k++) ws[n++] = c[k];
+        tk_weight *c[TK_LAYER_MATRICES] = TK_LAYER_MATRIX_LIST(&m->layers[l]);
+        for (int k = 0; k < TK_LAYER_MATRICES; k++) ws[n++] = c[k];
     }
     ws[n++] = &m->output;
     size_t total = 0;
     int k = 0;
-    for (int i = 0; i < n; i++) {
-        tk_weight *w = ws[i];
-        if (!tk_pack_wanted(w->type, m->isa, w->rows, w->cols)) continue;
-        ws[k++] = w;
-        total += ((size_t)tk_dtype_row_bytes(w->type, w->cols) * (size_t)w->rows + 63) & ~(size_t)63;
-    }
+    for (int i = 0; i < n; i++)
+        if (tk_pack_wanted(ws[i]->type, m->isa, ws[i]->rows, ws[i]->cols)) total += packed_bytes(ws[i]), ws[k++] = ws[i];
     n = k;
     void *mem = n ? mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
     if (mem == MAP_FAILED) {
@@ -429,32 +432,15 @@ static void pack_weights(tk_model *m, int n_threads) {
 #ifdef MADV_HUGEPAGE
     madvise(mem, total, MADV_HUGEPAGE); /* fewer faults on the first write */
 #endif
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        ws[i]->packed = (char *)mem + off;
-        off += ((size_t)tk_dtype_row_bytes(ws[i]->type, ws[i]->cols) * (size_t)ws[i]->rows + 63) & ~(size_t)63;
-    }
-    enum { MAXT = 64 };
-    if (n_threads < 1) n_threads = 1;
-    if (n_threads > MAXT) n_threads = MAXT;
-    pack_job jobs[MAXT];
-    pthread_t th[MAXT];
-    int started = 0;
-    char *drop = calloc((size_t)n + 1, 1);
+    char *at = mem;
+    for (int i = 0; i < n; i++) ws[i]->packed = at, at += packed_bytes(ws[i]);
     /* only pages of a mapped file come back when touched again: a Hugging
      * Face image is anonymous memory, and dropping it would lose it */
-    for (int i = 0; drop && i < n; i++) drop[i] = !m->hf_image && ws[i]->data != m->tok_embd.data;
-    for (int t = 0; t < n_threads; t++) jobs[t] = (pack_job){ws, drop, n, t, n_threads};
-    for (int t = 1; t < n_threads; t++, started++)
-        if (pthread_create(&th[t], NULL, pack_worker, &jobs[t]) != 0) break;
-    if (started < n_threads - 1) { /* fewer threads: redo the plan on this one */
-        for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
-        started = 0;
-        jobs[0] = (pack_job){ws, drop, n, 0, 1};
-    }
-    pack_worker(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
-    free(drop);
+    pack_job job = {ws, n, !m->hf_image, m->tok_embd.data};
+    tk_pool *pool = tk_pool_new(n_threads < 1 ? 1 : n_threads > 1024 ? 1024 : n_threads, NULL);
+    if (pool) tk_pool_run(pool, pack_worker, &job);
+    else pack_worker(&job, 0, 1);
+    tk_pool_free(pool);
     m->packed = mem, m->packed_bytes = total;
     free(ws);
 }

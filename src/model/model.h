@@ -39,6 +39,12 @@ typedef struct tk_layer {
     tk_weight b_down;      /* [n_embd]                          F32 */
 } tk_layer;
 
+/* A layer's matrices that run as matrix multiplies, as an initializer:
+ * `const tk_weight *ws[TK_LAYER_MATRICES] = TK_LAYER_MATRIX_LIST(L);`
+ * (a GELU FFN has no gate: its data is NULL). */
+#define TK_LAYER_MATRICES 7
+#define TK_LAYER_MATRIX_LIST(L) {&(L)->wq, &(L)->wk, &(L)->wv, &(L)->wo, &(L)->w_gate, &(L)->w_up, &(L)->w_down}
+
 /* What differs between the architectures tick runs (llama.c branches on
  * these; everything else is shared). */
 typedef enum tk_arch { TK_ARCH_LLAMA, TK_ARCH_GPT2, TK_ARCH_QWEN2, TK_ARCH_PHI3 } tk_arch;
