@@ -64,4 +64,20 @@ char *t_tick_run(const char *args, int *status, char **err);
 /* 1 if s is exactly one line ending in a newline (a one-line error). */
 int t_one_line(const char *s);
 
+/* The .inp/.out tokenizer reference pairs of ../shared/models/vocab:
+ * inputs cut at every "\n__ggml_vocab_test__\n", one line of ids per
+ * input (see ../shared/models/README.md). */
+typedef struct t_cases {
+    char *inp;
+    int n;
+    const char *text[64];
+    size_t len[64];
+    int32_t *ids[64];
+    int n_ids[64];
+} t_cases;
+/* models/vocab/VOCAB.inp (checked against sha_inp) and, when sha_out is
+ * not NULL, VOCAB.out; 0 on success, -1 when missing or changed. */
+int t_cases_load(t_cases *c, const char *vocab, const char *sha_inp, const char *sha_out);
+void t_cases_free(t_cases *c);
+
 #endif

@@ -95,103 +95,40 @@ static char *detok(const tk_vocab *v, const int32_t *ids, int n, size_t *len) {
     return s;
 }
 
-/* The .inp/.out reference pairs (see ../shared/models/README.md). */
-typedef struct {
-    char *inp;
-    int n;
-    const char *text[64];
-    size_t len[64];
-    int32_t *ids[64];
-    int n_ids[64];
-} cases;
-
-static void cases_free(cases *c) {
-    free(c->inp);
-    for (int i = 0; i < c->n; i++) free(c->ids[i]);
-}
-
-/* Inputs of ggml-vocab-NAME.gguf.inp, and, if sha_out, the answers. */
-static int cases_load(cases *c, const char *name, const char *sha_out) {
-    char ri[256], ro[256];
-    memset(c, 0, sizeof *c);
-    snprintf(ri, sizeof ri, "models/vocab/ggml-vocab-%s.gguf.inp", name);
-    snprintf(ro, sizeof ro, "models/vocab/ggml-vocab-%s.gguf.out", name);
-    const char *pi = t_shared(ri, SHA_INP), *po = pi && sha_out ? t_shared(ro, sha_out) : NULL;
-    if (!pi || (sha_out && !po)) return -1;
-    size_t ni, no = 0;
-    c->inp = t_read(pi, &ni);
-    char *out = po ? t_read(po, &no) : NULL;
-    if (!c->inp || (po && !out)) {
-        free(out);
-        return -1;
-    }
-    static const char sep[] = "\n__ggml_vocab_test__\n";
-    const size_t sl = sizeof sep - 1;
-    size_t p = 0;
-    while (p < ni && c->n < 64) {
-        char *hit = memmem(c->inp + p, ni - p, sep, sl);
-        if (!hit) break;
-        c->text[c->n] = c->inp + p;
-        c->len[c->n] = (size_t)(hit - (c->inp + p));
-        c->n++;
-        p = (size_t)(hit - c->inp) + sl;
-    }
-    T_CHECK(p == ni, "%s: %zu bytes after the last separator", ri, ni - p);
-    if (!out) return 0;
-    int line = 0;
-    char *s = out;
-    while (*s && line < 64) {
-        char *eol = strchr(s, '\n');
-        if (eol) *eol = 0;
-        int32_t tmp[1024];
-        int k = 0;
-        for (char *q = s; *q;) {
-            while (*q == ' ') q++;
-            if (!*q) break;
-            char *end;
-            long id = strtol(q, &end, 10);
-            if (end == q) break;
-            if (k < 1024) tmp[k++] = (int32_t)id;
-            q = end;
-        }
-        c->ids[line] = malloc(((size_t)k + 1) * sizeof(int32_t));
-        memcpy(c->ids[line], tmp, (size_t)k * sizeof(int32_t));
-        c->n_ids[line] = k;
-        line++;
-        if (!eol) break;
-        s = eol + 1;
-    }
-    free(out);
-    T_CHECK(line == c->n, "%s has %d lines for %d inputs", ro, line, c->n);
-    return line == c->n ? 0 : -1;
+/* ggml-vocab-NAME.gguf's reference pairs (tests/util_t.c); inputs only
+ * when sha_out is NULL. */
+static int cases_load(t_cases *c, const char *name, const char *sha_out) {
+    char vocab[128];
+    snprintf(vocab, sizeof vocab, "ggml-vocab-%s.gguf", name);
+    return t_cases_load(c, vocab, SHA_INP, sha_out);
 }
 
 /* ---- reference vectors --------------------------------------------------- */
 
-static void compare(const tk_vocab *v, const char *name, const cases *c);
+static void compare(const tk_vocab *v, const char *name, const t_cases *c);
 
 static void vectors(int k) {
     const char *name = VOCABS[k].name;
-    cases c;
+    t_cases c;
     if (cases_load(&c, name, VOCABS[k].sha_out)) {
-        cases_free(&c);
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/ggml-vocab-%s.gguf.inp/.out missing or changed", name);
     }
     T_CHECK(c.n == N_CASES, "%d cases, expected %d", c.n, N_CASES);
     tk_vocab *v = vocab_k(k);
     if (!v) {
-        cases_free(&c);
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/ggml-vocab-%s.gguf missing or changed", name);
     }
     T_CHECK(strcmp(tk_vocab_model_name(v), "gpt2") == 0, "model %s", tk_vocab_model_name(v));
     T_CHECK(tk_vocab_pre_name(v) && strcmp(tk_vocab_pre_name(v), VOCABS[k].pre) == 0, "pre %s", tk_vocab_pre_name(v));
     compare(v, name, &c);
     tk_vocab_free(v);
-    cases_free(&c);
+    t_cases_free(&c);
 }
 
 /* Every case of c tokenized without special tokens against its answer. */
-static void compare(const tk_vocab *v, const char *name, const cases *c) {
+static void compare(const tk_vocab *v, const char *name, const t_cases *c) {
     int ok = 0;
     for (int i = 0; i < c->n; i++) {
         int n;
@@ -222,7 +159,7 @@ static void test_vectors_starcoder(void) { vectors(6); }
 
 /* ---- decode(encode(text)) == text ------------------------------------------ */
 
-static void roundtrip(const tk_vocab *v, const char *label, const cases *c, int *checked) {
+static void roundtrip(const tk_vocab *v, const char *label, const t_cases *c, int *checked) {
     for (int i = 0; i < c->n; i++) {
         int n;
         int32_t *ids = tok(v, c->text[i], c->len[i], &n);
@@ -236,9 +173,9 @@ static void roundtrip(const tk_vocab *v, const char *label, const cases *c, int 
 }
 
 static void test_roundtrip(void) {
-    cases c;
+    t_cases c;
     if (cases_load(&c, "gpt-2", NULL)) {
-        cases_free(&c);
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/ggml-vocab-gpt-2.gguf.inp missing or changed");
     }
     int checked = 0, vocabs = 0;
@@ -256,7 +193,7 @@ static void test_roundtrip(void) {
         vocabs++;
     }
     tk_vocab_free(v);
-    cases_free(&c);
+    t_cases_free(&c);
     printf("  round trip: %d texts over %d vocabularies\n", checked, vocabs);
     if (!vocabs) T_SKIP("no BPE vocabulary in ../shared/models/vocab");
 }
@@ -406,21 +343,21 @@ static void test_gpt_neox(void) {
 /* WordPiece (wpm.c): BERT's vocabulary (bge-small), tokenizer model "bert". */
 #define SHA_BERT_OUT "dab9c427d3a11f5b29a960d56e4cb5ba2918517265798563088cb9ce2ff627fe"
 static void test_bert_wpm(void) {
-    cases c;
+    t_cases c;
     if (cases_load(&c, "bert-bge", SHA_BERT_OUT)) {
-        cases_free(&c);
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/ggml-vocab-bert-bge.gguf.inp/.out missing or changed");
     }
     const char *path = t_shared("models/vocab/ggml-vocab-bert-bge.gguf", SHA_BERT);
     tk_vocab *v = path ? vocab_gguf(path) : NULL;
     if (!v) {
-        cases_free(&c);
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/ggml-vocab-bert-bge.gguf missing or changed");
     }
     T_CHECK(c.n == N_CASES, "%d cases, expected %d", c.n, N_CASES);
     T_CHECK(strcmp(tk_vocab_model_name(v), "bert") == 0, "model %s", tk_vocab_model_name(v));
     compare(v, "bert-bge", &c);
-    cases_free(&c);
+    t_cases_free(&c);
 
     /* the special ids of the file; add_special wraps in [CLS] .. [SEP] */
     tk_vocab_info vi;

@@ -68,79 +68,8 @@ static int ids_eq(const int32_t *a, int na, const int32_t *b, int nb) {
     return na == nb && (na == 0 || memcmp(a, b, (size_t)na * sizeof *a) == 0);
 }
 
-/* The .inp/.out reference pairs (see ../shared/models/README.md). */
-typedef struct {
-    char *inp;
-    int n;
-    const char *text[64];
-    size_t len[64];
-    int32_t *ids[64];
-    int n_ids[64];
-} cases;
-
-static void cases_free(cases *c) {
-    free(c->inp);
-    for (int i = 0; i < c->n; i++) free(c->ids[i]);
-}
-
-static int cases_load(cases *c, const char *name) {
-    char ri[256], ro[256];
-    memset(c, 0, sizeof *c);
-    snprintf(ri, sizeof ri, "models/vocab/%s.inp", name);
-    snprintf(ro, sizeof ro, "models/vocab/%s.out", name);
-    const char *pi = t_shared(ri, SHA_INP), *po = pi ? t_shared(ro, SHA_OUT) : NULL;
-    if (!pi || !po) return -1;
-    size_t ni, no;
-    c->inp = t_read(pi, &ni);
-    char *out = t_read(po, &no);
-    if (!c->inp || !out) {
-        free(out);
-        return -1;
-    }
-    /* inputs: cut at every "\n__ggml_vocab_test__\n", left to right */
-    static const char sep[] = "\n__ggml_vocab_test__\n";
-    const size_t sl = sizeof sep - 1;
-    size_t p = 0;
-    while (p < ni && c->n < 64) {
-        char *hit = memmem(c->inp + p, ni - p, sep, sl);
-        if (!hit) break;
-        c->text[c->n] = c->inp + p;
-        c->len[c->n] = (size_t)(hit - (c->inp + p));
-        c->n++;
-        p = (size_t)(hit - c->inp) + sl;
-    }
-    T_CHECK(p == ni, "%s: %zu bytes after the last separator", ri, ni - p);
-    /* outputs: one line per case, space-separated ids */
-    int line = 0;
-    char *s = out;
-    while (*s && line < 64) {
-        char *eol = strchr(s, '\n');
-        if (eol) *eol = 0;
-        int32_t tmp[1024];
-        int k = 0;
-        for (char *q = s; *q;) {
-            while (*q == ' ') q++;
-            if (!*q) break;
-            char *end;
-            long id = strtol(q, &end, 10);
-            if (end == q) break;
-            if (k < 1024) tmp[k++] = (int32_t)id;
-            q = end;
-        }
-        c->ids[line] = malloc(((size_t)k + 1) * sizeof(int32_t));
-        memcpy(c->ids[line], tmp, (size_t)k * sizeof(int32_t));
-        c->n_ids[line] = k;
-        line++;
-        if (!eol) break;
-        s = eol + 1;
-    }
-    free(out);
-    T_CHECK(line == c->n, "%s has %d lines for %d inputs", ro, line, c->n);
-    return line == c->n ? 0 : -1;
-}
-
 /* Run every case through v; returns the number that match. */
-static int run_cases(const tk_vocab *v, const cases *c, const char *label) {
+static int run_cases(const tk_vocab *v, const t_cases *c, const char *label) {
     int ok = 0;
     for (int i = 0; i < c->n; i++) {
         int n;
@@ -166,16 +95,16 @@ static void vectors_gguf(const char *name, const char *sha) {
     snprintf(rel, sizeof rel, "models/vocab/%s", name);
     const char *path = t_shared(rel, sha);
     if (!path) T_SKIP("../shared/%s missing or changed", rel);
-    cases c;
-    if (cases_load(&c, name)) {
-        cases_free(&c);
+    t_cases c;
+    if (t_cases_load(&c, name, SHA_INP, SHA_OUT)) {
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/%s.inp/.out missing or changed", name);
     }
     T_CHECK(c.n == N_CASES, "%d cases, expected %d", c.n, N_CASES);
     tk_vocab *v = vocab_gguf(path);
     if (v) T_CHECK(run_cases(v, &c, name) == c.n, "not all cases match");
     tk_vocab_free(v);
-    cases_free(&c);
+    t_cases_free(&c);
 }
 
 /* ---- reference vectors --------------------------------------------------- */
@@ -189,9 +118,9 @@ static void test_vectors_phi3(void) { vectors_gguf("ggml-vocab-phi-3.gguf", SHA_
 static void test_vectors_llama2_bin(void) {
     const char *path = t_shared("models/llama2-tokenizer.bin", SHA_LLAMA2_BIN);
     if (!path) T_SKIP("../shared/models/llama2-tokenizer.bin missing or changed");
-    cases c;
-    if (cases_load(&c, "ggml-vocab-llama-spm.gguf")) {
-        cases_free(&c);
+    t_cases c;
+    if (t_cases_load(&c, "ggml-vocab-llama-spm.gguf", SHA_INP, SHA_OUT)) {
+        t_cases_free(&c);
         T_SKIP("../shared/models/vocab/ggml-vocab-llama-spm.gguf.inp/.out missing or changed");
     }
     T_CHECK(c.n == N_CASES, "%d cases, expected %d", c.n, N_CASES);
@@ -223,7 +152,7 @@ static void test_vectors_llama2_bin(void) {
     }
     tk_vocab_free(v);
     tk_vocab_free(g);
-    cases_free(&c);
+    t_cases_free(&c);
 }
 
 /* ---- stories260K: tok512.bin and the GGUF ----------------------------------- */
@@ -312,8 +241,8 @@ static void test_pieces(void) {
 
     /* round trip over the reference inputs: pieces concatenate to " " + text
      * unless byte fallback or UNK was used */
-    cases c;
-    if (cases_load(&c, "ggml-vocab-llama-spm.gguf") == 0) {
+    t_cases c;
+    if (t_cases_load(&c, "ggml-vocab-llama-spm.gguf", SHA_INP, SHA_OUT) == 0) {
         int checked = 0;
         for (int i = 0; i < c.n; i++) {
             int n;
@@ -338,7 +267,7 @@ static void test_pieces(void) {
         printf("  round trip: %d cases without byte fallback\n", checked);
         T_CHECK(checked >= 30, "only %d cases checked", checked);
     }
-    cases_free(&c);
+    t_cases_free(&c);
     tk_vocab_free(v);
 }
 

@@ -185,3 +185,68 @@ int t_one_line(const char *s) {
     size_t n = strlen(s);
     return n > 0 && s[n - 1] == '\n' && memchr(s, '\n', n - 1) == NULL;
 }
+
+/* ---- the .inp/.out tokenizer reference pairs ------------------------------- */
+
+void t_cases_free(t_cases *c) {
+    free(c->inp);
+    for (int i = 0; i < c->n; i++) free(c->ids[i]);
+}
+
+int t_cases_load(t_cases *c, const char *vocab, const char *sha_inp, const char *sha_out) {
+    char ri[256], ro[256];
+    memset(c, 0, sizeof *c);
+    snprintf(ri, sizeof ri, "models/vocab/%s.inp", vocab);
+    snprintf(ro, sizeof ro, "models/vocab/%s.out", vocab);
+    const char *pi = t_shared(ri, sha_inp), *po = pi && sha_out ? t_shared(ro, sha_out) : NULL;
+    if (!pi || (sha_out && !po)) return -1;
+    size_t ni, no = 0;
+    c->inp = t_read(pi, &ni);
+    char *out = po ? t_read(po, &no) : NULL;
+    if (!c->inp || (po && !out)) {
+        free(out);
+        return -1;
+    }
+    /* inputs: cut at every "\n__ggml_vocab_test__\n", left to right */
+    static const char sep[] = "\n__ggml_vocab_test__\n";
+    const size_t sl = sizeof sep - 1;
+    size_t p = 0;
+    while (p < ni && c->n < 64) {
+        char *hit = memmem(c->inp + p, ni - p, sep, sl);
+        if (!hit) break;
+        c->text[c->n] = c->inp + p;
+        c->len[c->n] = (size_t)(hit - (c->inp + p));
+        c->n++;
+        p = (size_t)(hit - c->inp) + sl;
+    }
+    T_CHECK(p == ni, "%s: %zu bytes after the last separator", ri, ni - p);
+    if (!out) return 0;
+    /* outputs: one line per case, space-separated ids */
+    int line = 0;
+    char *s = out;
+    while (*s && line < 64) {
+        char *eol = strchr(s, '\n');
+        if (eol) *eol = 0;
+        int32_t tmp[1024];
+        int k = 0;
+        for (char *q = s; *q;) {
+            while (*q == ' ') q++;
+            if (!*q) break;
+            char *end;
+            long id = strtol(q, &end, 10);
+            if (end == q) break;
+            if (k < 1024) tmp[k++] = (int32_t)id;
+            q = end;
+        }
+        c->ids[line] = malloc(((size_t)k + 1) * sizeof(int32_t));
+        memcpy(c->ids[line], tmp, (size_t)k * sizeof(int32_t));
+        c->n_ids[line] = k;
+        line++;
+        if (!eol) break;
+        s = eol + 1;
+    }
+    free(out);
+    T_CHECK(line == c->n, "%s has %d lines for %d inputs", ro, line, c->n);
+    return line == c->n ? 0 : -1;
+}
+
