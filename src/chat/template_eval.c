@@ -60,6 +60,30 @@ static void nest(J *j, int d) {
     if (j->rdepth > MAX_DEPTH) tk_tmpl_fail(j, j->pos, TK_EINVAL, "value nested too deeply (over %d levels)", MAX_DEPTH);
 }
 
+/* [a, b] or {k: v}, each element (and key) printed by p: JSON for tojson,
+ * Python's repr for str() */
+typedef void (*printer)(J *j, sb *b, jv v);
+static void container(J *j, sb *b, jv v, printer p) {
+    int list = v.t == V_LIST, n = list ? v.l->n : v.d->n;
+    sb_put(j, b, list ? "[" : "{", 1);
+    nest(j, 1);
+    for (int i = 0; i < n; i++) {
+        if (i) sb_str(j, b, ", ");
+        step(j, j->pos);
+        if (list) {
+            p(j, b, v.l->a[i]);
+        } else {
+            p(j, b, mkstr(v.d->k[i]));
+            sb_str(j, b, ": ");
+            p(j, b, v.d->v[i]);
+        }
+    }
+    nest(j, -1);
+    sb_put(j, b, list ? "]" : "}", 1);
+}
+
+static void repr_text(J *j, sb *b, jv v) { to_text(j, b, v, 1); }
+
 static void json(J *j, sb *b, jv v) {
     char num[32];
     switch (v.t) {
@@ -79,30 +103,7 @@ static void json(J *j, sb *b, jv v) {
         }
         sb_put(j, b, "\"", 1);
         return;
-    case V_LIST:
-        sb_put(j, b, "[", 1);
-        nest(j, 1);
-        for (int i = 0; i < v.l->n; i++) {
-            if (i) sb_str(j, b, ", ");
-            step(j, j->pos);
-            json(j, b, v.l->a[i]);
-        }
-        nest(j, -1);
-        sb_put(j, b, "]", 1);
-        return;
-    case V_DICT:
-        sb_put(j, b, "{", 1);
-        nest(j, 1);
-        for (int i = 0; i < v.d->n; i++) {
-            if (i) sb_str(j, b, ", ");
-            step(j, j->pos);
-            json(j, b, mkstr(v.d->k[i]));
-            sb_str(j, b, ": ");
-            json(j, b, v.d->v[i]);
-        }
-        nest(j, -1);
-        sb_put(j, b, "}", 1);
-        return;
+    case V_LIST: case V_DICT: container(j, b, v, json); return;
     }
 }
 
@@ -119,30 +120,7 @@ static void to_text(J *j, sb *b, jv v, int repr) {
         sb_put(j, b, v.s.s, v.s.n);
         if (repr) sb_put(j, b, "'", 1);
         return;
-    case V_LIST:
-        sb_put(j, b, "[", 1);
-        nest(j, 1);
-        for (int i = 0; i < v.l->n; i++) {
-            if (i) sb_str(j, b, ", ");
-            step(j, j->pos);
-            to_text(j, b, v.l->a[i], 1);
-        }
-        nest(j, -1);
-        sb_put(j, b, "]", 1);
-        return;
-    case V_DICT:
-        sb_put(j, b, "{", 1);
-        nest(j, 1);
-        for (int i = 0; i < v.d->n; i++) {
-            if (i) sb_str(j, b, ", ");
-            step(j, j->pos);
-            to_text(j, b, mkstr(v.d->k[i]), 1);
-            sb_str(j, b, ": ");
-            to_text(j, b, v.d->v[i], 1);
-        }
-        nest(j, -1);
-        sb_put(j, b, "}", 1);
-        return;
+    case V_LIST: case V_DICT: container(j, b, v, repr_text); return;
     }
 }
 
