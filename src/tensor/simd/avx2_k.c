@@ -83,25 +83,11 @@ INLINE AVX2 float add_lanes(float sumf, __m256 s) {
 
 /* ---- Q4_K ----------------------------------------------------------------- */
 
-/* The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a block, unpacked
- * from the 12 bytes of 6-bit fields (layout in dtype_k.c) 32 bits at a
- * time. */
-INLINE AVX2 void q4k_scales(const uint8_t *s12, uint8_t out[16]) {
-    uint32_t u[4];
-    memcpy(u, s12, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4); /* mins 4..7 */
-    const uint32_t m03 = u[1] & 0x3f3f3f3f;                                 /* mins 0..3 */
-    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);         /* scales 4..7 */
-    u[2] = m03;
-    u[0] &= 0x3f3f3f3f; /* scales 0..3 */
-    memcpy(out, u, 16);
-}
-
 /* One block: the reference's aux lanes, and in *sumi the mins' integer sum
  * sum_j bsums[j] * m[j/2]. */
 INLINE AVX2 __m256i q4k_block(const tk_block_q4_K *w, const __m256i xp[8], __m256i bsums, int32_t *sumi) {
     uint8_t sm[16];
-    q4k_scales(w->scales, sm);
+    tk_q4k_scales(w->scales, sm);
     const __m256i perm = pair_perm(), m4 = _mm256_set1_epi8(0x0f);
     __m256i acc_a = _mm256_setzero_si256(), acc_b = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) { /* 32 bytes: sub-blocks 2c (low nibbles), 2c+1 (high) */
@@ -223,7 +209,7 @@ typedef struct { __m256i v[8], st[4], mm; float d, dmin; } q4k_w;
 
 INLINE AVX2 void q4k_unpack(const tk_block_q4_K *w, q4k_w *u) {
     uint8_t sm[16];
-    q4k_scales(w->scales, sm);
+    tk_q4k_scales(w->scales, sm);
     const __m256i perm = pair_perm(), m4 = _mm256_set1_epi8(0x0f);
     for (int c = 0; c < 4; c++) { /* 32 bytes: sub-blocks 2c (low nibbles), 2c+1 (high) */
         const __m256i q = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * c));

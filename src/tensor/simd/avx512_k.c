@@ -84,17 +84,6 @@ INLINE AVX512 float add_lanes(float sumf, __m256 s) {
 
 /* ---- Q4_K ----------------------------------------------------------------- */
 
-INLINE AVX512 void q4k_scales(const uint8_t *s12, uint8_t out[16]) {
-    uint32_t u[4];
-    memcpy(u, s12, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-    const uint32_t m03 = u[1] & 0x3f3f3f3f;
-    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-    u[2] = m03;
-    u[0] &= 0x3f3f3f3f;
-    memcpy(out, u, 16);
-}
-
 /* A weight block unpacked: the 4 chunks of 64 weights (sub-blocks 2c,
  * 2c+1) as permuted bytes, the scale pairs of each two chunks, the mins
  * doubled (m0 m0 m1 m1 ...) and the two f16 scales. Done once per block
@@ -103,7 +92,7 @@ typedef struct { __m512i v[4], st[2]; __m256i mm; float d, dmin; } q4k_w;
 
 INLINE AVX512 void q4k_unpack(const tk_block_q4_K *w, q4k_w *u) {
     uint8_t sm[16];
-    q4k_scales(w->scales, sm);
+    tk_q4k_scales(w->scales, sm);
     for (int c = 0; c < 4; c++) {
         const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w->qs + 32 * c)));
         const __m512i v =

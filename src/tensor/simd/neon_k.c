@@ -48,20 +48,9 @@ INLINE int16x8_t dot16(int8x16_t w, int8x16_t x) {
 
 /* ---- Q4_K ----------------------------------------------------------------- */
 
-INLINE void q4k_scales(const uint8_t *s12, uint8_t out[16]) {
-    uint32_t u[4];
-    memcpy(u, s12, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-    const uint32_t m03 = u[1] & 0x3f3f3f3f;
-    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-    u[2] = m03;
-    u[0] &= 0x3f3f3f3f;
-    memcpy(out, u, 16);
-}
-
 INLINE void q4k_block(const tk_block_q4_K *w, const tk_block_q8_K *x, int32x4_t *lo, int32x4_t *hi, int32_t *sumi) {
     uint8_t sm[16];
-    q4k_scales(w->scales, sm);
+    tk_q4k_scales(w->scales, sm);
     const uint8x16_t m4 = vdupq_n_u8(0x0f);
     int32x4_t a = vdupq_n_s32(0), b = vdupq_n_s32(0);
     for (int c = 0; c < 4; c++) { /* sub-blocks 2c (low nibbles), 2c+1 (high) */

@@ -11,6 +11,22 @@
 
 #include "../dtype.h"
 
+#include <string.h>
+
+/* A Q4_K block's 8 scales (bytes 0..7) and 8 mins (bytes 8..15), unpacked
+ * from its 12 bytes of 6-bit fields (layout in dtype_k.c) 32 bits at a
+ * time; for the SIMD kernels of every level (little-endian). */
+static inline void tk_q4k_scales(const uint8_t *s12, uint8_t out[16]) {
+    uint32_t u[4];
+    memcpy(u, s12, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4); /* mins 4..7 */
+    const uint32_t m03 = u[1] & 0x3f3f3f3f;                                 /* mins 0..3 */
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);         /* scales 4..7 */
+    u[2] = m03;
+    u[0] &= 0x3f3f3f3f; /* scales 0..3 */
+    memcpy(out, u, 16);
+}
+
 /* Scalar references (dtype_float.c, dtype_q.c). */
 void tk_f32_to_float(const void *src, float *dst, int64_t n);
 void tk_f32_from_float(const float *src, void *dst, int64_t n);
