@@ -3,9 +3,9 @@
  * streams /v1/chat/completions (SSE) into the last message and shows each
  * answer's tokens and tok/s (completion_tokens from the final usage chunk
  * over the time from the first to the last chunk).
- * ?autotest=1 sends one message by itself and, when the answer is done,
- * sets document.title to "tick: done" (or "tick: error ...") for the
- * headless-browser test; ?key=KEY sets the API key. */
+ * When an answer is done it sets document.title to "tick: done" (or
+ * "tick: error ..."), which the headless-browser test waits for;
+ * ?max_tokens=N caps answers, ?key=KEY sets the API key. */
 #ifndef TK_APPS_SERVE_PAGE_H
 #define TK_APPS_SERVE_PAGE_H
 
@@ -74,7 +74,6 @@ static const char SERVE_PAGE[] =
 "}\n"
 "$('f').onsubmit=e=>{e.preventDefault();const t=$('q').value;$('q').value='';send(t);};\n"
 "$('q').onkeydown=e=>{if(e.key==='Enter'&&!e.shiftKey){e.preventDefault();$('f').requestSubmit();}};\n"
-"if(P.get('autotest')){$('q').value=P.get('msg')||'Once upon a time';$('send').click();}\n"
 "</script></body></html>\n";
 
 #endif
