@@ -62,7 +62,7 @@ static const char *USAGE =
     "  help      this text\n"
     "\n"
     "every command that loads a model takes --isa scalar|avx2|avx512|avx512vnni|\n"
-    "avx512bf16 to force a kernel level (default: the best this CPU has).\n"
+    "avx512bf16|amx to force a kernel level (default: the best this CPU has).\n"
     "\n"
     "defaults: -n 128, -c = the model's context capped at 4096, --temp 0.8,\n"
     "--top-k 40, --top-p 0.95, --min-p 0.05, --repeat-penalty 1 (off),\n"

@@ -39,8 +39,8 @@ typedef struct tk_sampler tk_sampler;
 typedef struct tk_load_opts {
     const char *tokenizer_path; /* llama2.c tokenizer.bin (for .bin checkpoints) */
     /* Kernels to run: NULL or "auto" = the best this CPU supports; else
-     * "scalar" (the portable reference), "avx2", "avx512", "avx512vnni" or
-     * "avx512bf16". An unknown name fails with TK_EINVAL, one this CPU
+     * "scalar" (the portable reference), "avx2", "avx512", "avx512vnni",
+     * "avx512bf16" or "amx". An unknown name fails with TK_EINVAL, one this CPU
      * cannot run with TK_EUNSUPPORTED. */
     const char *isa;
     /* Only the vocabulary (for tokenizing): any architecture, vocab-only
@@ -156,7 +156,7 @@ typedef struct tk_session_opts {
 } tk_session_opts;
 
 #define TK_DEFAULT_CTX 4096
-#define TK_DEFAULT_BATCH 64
+#define TK_DEFAULT_BATCH 128
 
 tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e);
 void tk_session_free(tk_session *s);

@@ -95,7 +95,7 @@ static void test_levels(void) {
     T_CHECK(tk_isa_from_name("NEON") == TK_ISA_NEON && tk_isa_from_name("Neon-DotProd") == TK_ISA_NEON_DOTPROD &&
                 tk_isa_from_name("neon-") == -1 && tk_isa_from_name("neondotprod") == -1,
             "name lookup");
-    T_CHECK(TK_ISA_AVX2 == 1 && TK_ISA_AVX512 == 2 && TK_ISA_AVX512_VNNI == 3 && TK_ISA_AVX512_BF16 == 4,
+    T_CHECK(TK_ISA_AVX2 == 1 && TK_ISA_AVX512 == 2 && TK_ISA_AVX512_VNNI == 3 && TK_ISA_AVX512_BF16 == 4 && TK_ISA_AMX == 5,
             "the x86-64 numbering is kept");
     /* the two chains */
     for (int i = 0; i < TK_ISA_COUNT; i++) {
@@ -112,7 +112,7 @@ static void test_levels(void) {
     T_CHECK(tk_isa_supported(best), "the detected level %s is supported", tk_isa_name(best));
 #if defined(__aarch64__)
     T_CHECK(best == TK_ISA_NEON || best == TK_ISA_NEON_DOTPROD, "aarch64 detects %s", tk_isa_name(best));
-    for (int i = TK_ISA_AVX2; i <= TK_ISA_AVX512_BF16; i++) T_CHECK(!tk_isa_supported(i), "aarch64 runs %s", tk_isa_name(i));
+    for (int i = TK_ISA_AVX2; i <= TK_ISA_AMX; i++) T_CHECK(!tk_isa_supported(i), "aarch64 runs %s", tk_isa_name(i));
     T_CHECK(tk_isa_supported(TK_ISA_NEON), "aarch64 always runs neon");
 #else
     T_CHECK(!tk_isa_supported(TK_ISA_NEON) && !tk_isa_supported(TK_ISA_NEON_DOTPROD), "an ARM level runs here");
@@ -146,7 +146,7 @@ static void test_tables(void) {
     for (int i = 0; i < NTYPES; i++) {
         T_CHECK(tk_dtype_get_isa(TYPES[i], TK_ISA_NEON)->vec_dot != tk_dtype_get(TYPES[i])->vec_dot,
                 "%s has no NEON dot product", tk_dtype_name(TYPES[i]));
-        for (int isa = TK_ISA_AVX2; isa <= TK_ISA_AVX512_BF16; isa++)
+        for (int isa = TK_ISA_AVX2; isa <= TK_ISA_AMX; isa++)
             T_CHECK(tk_dtype_get_isa(TYPES[i], isa) == tk_dtype_get(TYPES[i]), "%s at %s on aarch64 is not scalar",
                     tk_dtype_name(TYPES[i]), tk_isa_name(isa));
     }

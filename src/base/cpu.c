@@ -11,6 +11,7 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <sys/syscall.h>
 #endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
@@ -138,6 +139,15 @@ static uint64_t xcr0(void) {
     return ((uint64_t)hi << 32) | lo;
 }
 
+static int amx_permitted(void) {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return 0;
+#endif
+}
+
 static void x86_features(tk_cpu *c) {
     unsigned a, b, cx, d;
     if (!__get_cpuid(1, &a, &b, &cx, &d)) return;
@@ -164,7 +174,13 @@ static void x86_features(tk_cpu *c) {
             c->avx_vnni = c->avx2 && ((a71 >> 4) & 1);
             c->avx512_bf16 = c->avx512f && ((a71 >> 5) & 1);
         }
-        (void)b7, (void)d7;
+        /* AMX: the CPU (tile, bf16), the OS (XTILECFG and XTILEDATA state
+         * in XCR0), and this process's permission to use tile data, which
+         * Linux grants on request (arch_prctl ARCH_REQ_XCOMP_PERM, once per
+         * process; asking again is harmless) */
+        int os_amx = os_avx512 && (x & 0x60000) == 0x60000;
+        c->amx_bf16 = os_amx && ((d7 >> 24) & 1) && ((d7 >> 22) & 1) && amx_permitted();
+        (void)b7;
     }
     if (!c->model[0] && (unsigned)__get_cpuid_max(0x80000000, NULL) >= 0x80000004u) {
         unsigned r[12];
@@ -201,7 +217,8 @@ int tk_cpu_features_str(const tk_cpu *c, char *buf, size_t cap) {
         {"f16c", offsetof(tk_cpu, f16c)},         {"avx512f", offsetof(tk_cpu, avx512f)},
         {"avx512bw", offsetof(tk_cpu, avx512bw)}, {"avx512vl", offsetof(tk_cpu, avx512vl)},
         {"avx512_vnni", offsetof(tk_cpu, avx512_vnni)}, {"avx512_bf16", offsetof(tk_cpu, avx512_bf16)},
-        {"avx_vnni", offsetof(tk_cpu, avx_vnni)}, {"neon", offsetof(tk_cpu, neon)},
+        {"avx_vnni", offsetof(tk_cpu, avx_vnni)}, {"amx_bf16", offsetof(tk_cpu, amx_bf16)},
+        {"neon", offsetof(tk_cpu, neon)},
         {"dotprod", offsetof(tk_cpu, dotprod)},
     };
     if (!cap) return 0;

@@ -17,6 +17,7 @@ typedef struct tk_cpu {
     bool avx2, fma, f16c;
     bool avx512f, avx512bw, avx512vl, avx512_vnni, avx512_bf16;
     bool avx_vnni;
+    bool amx_bf16; /* amx-tile + amx-bf16, and the OS let this process use tiles */
     /* aarch64 */
     bool neon, dotprod;
 } tk_cpu;

@@ -78,8 +78,12 @@ static const tk_dtype_traits table_avx512bf16[TK_DTYPE_COUNT] = {
 };
 #undef ROWS
 
+/* amx: the same vector kernels as avx512bf16 (tiles only run prefill GEMM,
+ * simd/gemm_amx.c) */
+static const tk_dtype_traits table_amx[TK_DTYPE_COUNT] = {{0}};
+
 static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {
-    table, table_avx2, table_avx512, table_avx512vnni, table_avx512bf16, table, table,
+    table, table_avx2, table_avx512, table_avx512vnni, table_avx512bf16, table_amx, table, table,
 };
 #elif defined(__aarch64__)
 /* simd/neon.c. (These declarations belong in simd/simd.h beside the x86
@@ -123,10 +127,10 @@ static const tk_dtype_traits table_neondot[TK_DTYPE_COUNT] = {
 #undef ROWS
 
 static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {
-    table, table, table, table, table, table_neon, table_neondot,
+    table, table, table, table, table, table, table_neon, table_neondot,
 };
 #else
-static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {table, table, table, table, table, table, table};
+static const tk_dtype_traits *const tables[TK_ISA_COUNT] = {table, table, table, table, table, table, table, table};
 #endif
 
 /* The level each one builds on: its table falls back there (see dtype.h:
@@ -137,6 +141,7 @@ static const int isa_below[TK_ISA_COUNT] = {
     [TK_ISA_AVX512] = TK_ISA_AVX2,
     [TK_ISA_AVX512_VNNI] = TK_ISA_AVX512,
     [TK_ISA_AVX512_BF16] = TK_ISA_AVX512_VNNI,
+    [TK_ISA_AMX] = TK_ISA_AVX512_BF16,
     [TK_ISA_NEON] = TK_ISA_SCALAR,
     [TK_ISA_NEON_DOTPROD] = TK_ISA_NEON,
 };
@@ -149,7 +154,7 @@ const tk_dtype_traits *tk_dtype_get_isa(int type, int isa) {
 }
 
 static const char *const isa_names[TK_ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16",
-                                                   "neon", "neon-dotprod"};
+                                                   "amx", "neon", "neon-dotprod"};
 
 const char *tk_isa_name(int isa) { return isa >= 0 && isa < TK_ISA_COUNT ? isa_names[isa] : "?"; }
 
@@ -174,6 +179,7 @@ static int isa_ok(const tk_cpu *c, int isa) {
     case TK_ISA_AVX512: return avx512;
     case TK_ISA_AVX512_VNNI: return avx512 && c->avx512_vnni;
     case TK_ISA_AVX512_BF16: return avx512 && c->avx512_vnni && c->avx512_bf16;
+    case TK_ISA_AMX: return avx512 && c->avx512_vnni && c->avx512_bf16 && c->amx_bf16;
 #if defined(__aarch64__)
     case TK_ISA_NEON: return c->neon;
     case TK_ISA_NEON_DOTPROD: return c->neon && c->dotprod;

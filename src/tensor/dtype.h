@@ -84,12 +84,14 @@ const tk_dtype_traits *tk_dtype_get(int type);
  *   avx512vnni  + AVX-512 VNNI: int8 dot products (Cascade Lake, Ice Lake)
  *   avx512bf16  + AVX-512 BF16: bf16 dot products (Cooper Lake, Sapphire
  *               Rapids, Zen 4; every such CPU also has VNNI)
+ *   amx         + AMX tiles with BF16 (Sapphire Rapids and later; Linux
+ *               5.16+ grants the tile state): F16 / BF16 prefill GEMM
  *   neon        aarch64 Advanced SIMD (ARMv8.0; every aarch64 CPU)
  *   neon-dotprod + SDOT: int8 dot products (ARMv8.2 dotprod; Cortex-A55/
  *               A76 and later, Neoverse, Apple M1)
  *
  * The levels form two chains, one per architecture: scalar < avx2 <
- * avx512 < avx512vnni < avx512bf16 on x86-64, scalar < neon < neon-dotprod
+ * avx512 < avx512vnni < avx512bf16 < amx on x86-64, scalar < neon < neon-dotprod
  * on aarch64. The enum keeps the x86-64 numbering and appends the ARM
  * levels, so compare levels with tk_isa_has, not with < or >=.
  *
@@ -103,6 +105,7 @@ typedef enum tk_isa {
     TK_ISA_AVX512,
     TK_ISA_AVX512_VNNI,
     TK_ISA_AVX512_BF16,
+    TK_ISA_AMX, /* avx512bf16 + AMX tiles (amx-bf16): F16 / BF16 prefill */
     TK_ISA_NEON,
     TK_ISA_NEON_DOTPROD,
     TK_ISA_COUNT
@@ -115,7 +118,7 @@ typedef enum tk_isa {
 static inline int tk_isa_has(int isa, int level) {
     if (isa < 0 || isa >= TK_ISA_COUNT || level < 0 || level >= TK_ISA_COUNT) return 0;
     if (level == TK_ISA_SCALAR) return 1;
-    if (level <= TK_ISA_AVX512_BF16) return isa >= level && isa <= TK_ISA_AVX512_BF16; /* x86-64 */
+    if (level <= TK_ISA_AMX) return isa >= level && isa <= TK_ISA_AMX; /* x86-64 */
     return isa >= level;                                                               /* aarch64 */
 }
 

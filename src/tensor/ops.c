@@ -158,10 +158,38 @@ static tk_gemm_fn gemm_kernel(int wtype, int isa) {
 #endif
 }
 
+/* The AMX kernel of wtype, or NULL: F16 and BF16 with cols a multiple
+ * of 32 (a tile's depth). */
+static tk_gemm_fn amx_kernel(int wtype, int isa, int64_t cols) {
+#if defined(__x86_64__)
+    if (!tk_isa_has(isa, TK_ISA_AMX) || cols % 32) return NULL;
+    switch (wtype) {
+    case TK_F16: return tk_gemm_f16_amx;
+    case TK_BF16: return tk_gemm_bf16_amx;
+    default: return NULL;
+    }
+#else
+    (void)wtype, (void)isa, (void)cols;
+    return NULL;
+#endif
+}
+
 void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, size_t xq_stride, int n,
                     float *dst, int64_t dst_stride, int64_t r0, int64_t r1) {
     if (r1 <= r0 || n <= 0) return;
     const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
+    const tk_gemm_fn amx = amx_kernel(wtype, isa, cols);
+    const int64_t m32 = (r1 - r0) / 32 * 32;
+    const int n16 = n / 16 * 16;
+    if (amx && m32 && n16) {
+        /* whole 32-row x 16-activation tiles on AMX, the edges below */
+        amx((const unsigned char *)W + (size_t)r0 * rb, rb, cols, xq, xq_stride, n16, dst + r0, dst_stride, m32);
+        if (r0 + m32 < r1) tk_matmul_rows(wtype, TK_ISA_AVX512_BF16, W, cols, xq, xq_stride, n16, dst, dst_stride, r0 + m32, r1);
+        if (n16 < n)
+            tk_matmul_rows(wtype, TK_ISA_AVX512_BF16, W, cols, (const char *)xq + (size_t)n16 * xq_stride, xq_stride, n - n16,
+                           dst + (size_t)n16 * (size_t)dst_stride, dst_stride, r0, r1);
+        return;
+    }
     const tk_gemm_fn f = gemm_kernel(wtype, isa);
     if (f) {
         f((const unsigned char *)W + (size_t)r0 * rb, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);

@@ -61,7 +61,7 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
  * for r in [r0, r1) and b in [0, n), xq row b at xq + b * xq_stride (each
  * converted by tk_act_convert). With tiled kernels where level isa has
  * them (avx512vnni: Q8_0, Q4_0; avx512: F32, F16, BF16; avx512bf16: BF16
- * with vdpbf16ps), else the dot products of tk_matvec_rows. Q8_0 and Q4_0
+ * with vdpbf16ps; amx: F16 and BF16 on tiles, simd/gemm_amx.c), else the dot products of tk_matvec_rows. Q8_0 and Q4_0
  * results are bit-identical to tk_matvec_rows's; F32 / F16 / BF16 are
  * within 1e-5 of them relative to sum |w x| (float accumulation). */
 void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void *xq, size_t xq_stride, int n,

@@ -14,7 +14,9 @@
  *   Q4_K / Q6_K (avx2, avx512: simd/avx2_k.c, avx512_k.c): each weight block unpacked once
  *     for 4 activation rows, then vec_dot's steps: bit-identical to it.
  *   F32 / F16 / BF16 (avx512; BF16 also avx512bf16): float FMA
- *     accumulation, within 1e-5 of the reference relative to sum |w x|. */
+ *     accumulation, within 1e-5 of the reference relative to sum |w x|.
+ *   F16 / BF16 (amx, gemm_amx.c): values split exactly into BF16 pieces,
+ *     every cross product exact, F32 sums: the same bound. */
 #ifndef TK_TENSOR_SIMD_GEMM_H
 #define TK_TENSOR_SIMD_GEMM_H
 
@@ -48,6 +50,11 @@ void tk_gemm_f16_avx512(const void *W, size_t wstride, int64_t cols, const void 
                         float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_bf16_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                          float *dst, int64_t dst_stride, int64_t nrows);
+/* AMX tiles (gemm_amx.c): nrows a multiple of 32, cols of 32, n of 16 */
+void tk_gemm_f16_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n, float *dst,
+                     int64_t dst_stride, int64_t nrows);
+void tk_gemm_bf16_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n, float *dst,
+                      int64_t dst_stride, int64_t nrows);
 void tk_gemm_bf16_avx512bf16(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                              float *dst, int64_t dst_stride, int64_t nrows);
 #endif
