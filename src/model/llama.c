@@ -227,8 +227,11 @@ static void op_add(const tk_op *op, const tk_op_args *a) {
     for (size_t i = 0; i < n; i++) op->dst[i] += op->src[i];
 }
 
+/* elementwise: each thread its share of the run's n rows x op->n */
 static void op_swiglu(const tk_op *op, const tk_op_args *a) {
-    tk_swiglu(op->dst, op->src, a->n * op->n);
+    int64_t i0, i1;
+    tk_split((int64_t)a->n * op->n, a->ith, a->nth, &i0, &i1);
+    tk_swiglu(op->dst + i0, op->src + i0, (int)(i1 - i0));
 }
 
 /* ---- ops of the other architectures ----------------------------------------- */
@@ -252,7 +255,11 @@ static void op_bias(const tk_op *op, const tk_op_args *a) {
     }
 }
 
-static void op_gelu(const tk_op *op, const tk_op_args *a) { tk_gelu(op->dst, a->n * op->n); }
+static void op_gelu(const tk_op *op, const tk_op_args *a) {
+    int64_t i0, i1;
+    tk_split((int64_t)a->n * op->n, a->ith, a->nth, &i0, &i1);
+    tk_gelu(op->dst + i0, (int)(i1 - i0));
+}
 
 /* x row b += learned position embedding of the row's position (src: one
  * scratch row per position for the conversion to float) */
@@ -432,6 +439,7 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
             matmul(&b, &L->w_up, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
             bias(&b, &L->b_up, st->hb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up.bias");
             op = add(&b, op_gelu, TK_KIND_ACT, TK_STAGE_DECODE, "ffn_gelu");
+            op->parallel = 1;
             op->dst = st->hb, op->n = I->n_ff;
             /* x^2, x^3 term, scale, tanh (~ 8), 1 +, times x / 2; read, write */
             op->flops = 14ull * (uint64_t)I->n_ff, op->bytes = 2ull * (uint64_t)I->n_ff * 4;
@@ -440,6 +448,7 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
             matmul(&b, &L->w_gate, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_gate");
             matmul(&b, &L->w_up, st->hb2, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
             simple(&b, op_swiglu, TK_KIND_ACT, st->hb, st->hb2, I->n_ff, 6, "ffn_swiglu");
+            b.g->ops[b.g->n_ops - 1].parallel = 1;
         }
         b.xq_src = NULL;
         matmul(&b, &L->w_down, st->xb, st->hb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_down");

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct tk_session {
     tk_model *m;
@@ -20,7 +21,8 @@ struct tk_session {
     tk_graph graph;
     tk_pool *pool;
     tk_clock *clock;
-    void *mem;
+    void *mem;        /* the state (KV cache, activations): anonymous pages */
+    size_t mem_bytes;
     int n_ctx, n_seq, n_batch;
     int *seq_pos;                   /* [n_seq] positions in each cache          */
     int *seq_new;                   /* [n_seq] scratch: rows per seq in a batch  */
@@ -62,16 +64,20 @@ tk_session *tk_session_new(tk_model *m, const tk_session_opts *o, tk_error *e) {
     }
     tk_session *s = calloc(1, sizeof *s);
     size_t bytes = tk_llama_state_bytes(m, n_ctx, n_batch, n_seq);
-    void *mem = NULL;
-    if (!s || bytes == 0 || posix_memalign(&mem, 64, bytes) != 0) {
+    /* anonymous memory: zero pages until first written, so neither the
+     * start-up time nor the resident memory pays for context not yet used
+     * (a calloc'd 92 MiB KV cache took 45 ms to clear) */
+    void *mem = bytes ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    if (!s || mem == MAP_FAILED) {
         free(s);
+        if (mem != MAP_FAILED) munmap(mem, bytes);
         tk_err(e, TK_ENOMEM, "cannot allocate %zu MiB for the session (%d sequence%s of context %d): try a smaller -c",
                bytes >> 20, n_seq, n_seq > 1 ? "s" : "", n_ctx);
         return NULL;
     }
-    memset(mem, 0, bytes);
     s->m = m;
     s->mem = mem;
+    s->mem_bytes = bytes;
     s->n_ctx = n_ctx, s->n_seq = n_seq, s->n_batch = n_batch;
     s->seq_pos = calloc((size_t)n_seq, sizeof *s->seq_pos);
     s->seq_new = calloc((size_t)n_seq, sizeof *s->seq_new);
@@ -107,7 +113,7 @@ void tk_session_free(tk_session *s) {
     tk_graph_free(&s->graph);
     free(s->seq_pos), free(s->seq_new), free(s->row_pos), free(s->row_seq), free(s->out), free(s->item_row);
     free(s->row_tok), free(s->acc);
-    free(s->mem);
+    if (s->mem) munmap(s->mem, s->mem_bytes);
     free(s);
 }
 
