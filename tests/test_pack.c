@@ -3,7 +3,8 @@
  *
  *  - the AVX-512 packing gives the scalar packing's bytes, and every row
  *    unpacks to the original blocks
- *  - tk_matvec_packed and tk_matmul_packed (n = 1 .. 65 activation rows,
+ *  - tk_matvec_packed and tk_matmul_packed (n = 1 .. 65 activation rows;
+ *    matmul at avx512vnni and, where the CPU has it, on AMX tiles;
  *    sub-ranges of row groups) are bit-identical to tk_matvec_rows at the
  *    scalar reference level, on random blocks and on blocks whose bytes
  *    cover the whole range (-128, 127, every nibble)
@@ -114,20 +115,24 @@ static void test_packed_kernels(void) {
                             tk_dtype_name(wt), (long long)rows, (long long)cols, (long long)r0, (long long)r1, bad);
                     cases++;
                 }
-            for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
-                int n = ns[k];
-                int64_t r0 = rows > 16 ? 16 : 0;
-                for (size_t i = 0; i < (size_t)rows * 65; i++) got[i] = -1.0f;
-                tk_matmul_packed(wt, TK_ISA_AVX512_VNNI, p, cols, xq, xb, n, got, rows, r0, rows);
-                int bad = 0;
-                for (int b = 0; b < 65; b++)
-                    for (int64_t i = 0; i < rows; i++) {
-                        size_t at = (size_t)b * rows + i;
-                        bad += (b < n && i >= r0) ? memcmp(&got[at], &ref[at], 4) != 0 : got[at] != -1.0f;
-                    }
-                T_CHECK(bad == 0, "%s %lldx%lld matmul n=%d: %d values differ from the reference", tk_dtype_name(wt),
-                        (long long)rows, (long long)cols, n, bad);
-                cases++;
+            /* matrix x matrix at every level with packed kernels: VNNI, and AMX tiles where there */
+            for (int isa = TK_ISA_AVX512_VNNI; isa <= TK_ISA_AMX; isa++) {
+                if (isa != TK_ISA_AVX512_VNNI && (isa != TK_ISA_AMX || !tk_isa_supported(isa))) continue;
+                for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+                    int n = ns[k];
+                    int64_t r0 = rows > 16 ? 16 : 0;
+                    for (size_t i = 0; i < (size_t)rows * 65; i++) got[i] = -1.0f;
+                    tk_matmul_packed(wt, isa, p, cols, xq, xb, n, got, rows, r0, rows);
+                    int bad = 0;
+                    for (int b = 0; b < 65; b++)
+                        for (int64_t i = 0; i < rows; i++) {
+                            size_t at = (size_t)b * rows + i;
+                            bad += (b < n && i >= r0) ? memcmp(&got[at], &ref[at], 4) != 0 : got[at] != -1.0f;
+                        }
+                    T_CHECK(bad == 0, "%s %s %lldx%lld matmul n=%d: %d values differ from the reference", tk_dtype_name(wt),
+                            tk_isa_name(isa), (long long)rows, (long long)cols, n, bad);
+                    cases++;
+                }
             }
             free(w), free(p), free(xq), free(x), free(ref), free(got);
         }

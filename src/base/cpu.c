@@ -180,6 +180,7 @@ static void x86_features(tk_cpu *c) {
          * process; asking again is harmless) */
         int os_amx = os_avx512 && (x & 0x60000) == 0x60000;
         c->amx_bf16 = os_amx && ((d7 >> 24) & 1) && ((d7 >> 22) & 1) && amx_permitted();
+        c->amx_int8 = c->amx_bf16 && ((d7 >> 25) & 1);
         (void)b7;
     }
     if (!c->model[0] && (unsigned)__get_cpuid_max(0x80000000, NULL) >= 0x80000004u) {
@@ -218,6 +219,7 @@ int tk_cpu_features_str(const tk_cpu *c, char *buf, size_t cap) {
         {"avx512bw", offsetof(tk_cpu, avx512bw)}, {"avx512vl", offsetof(tk_cpu, avx512vl)},
         {"avx512_vnni", offsetof(tk_cpu, avx512_vnni)}, {"avx512_bf16", offsetof(tk_cpu, avx512_bf16)},
         {"avx_vnni", offsetof(tk_cpu, avx_vnni)}, {"amx_bf16", offsetof(tk_cpu, amx_bf16)},
+        {"amx_int8", offsetof(tk_cpu, amx_int8)},
         {"neon", offsetof(tk_cpu, neon)},
         {"dotprod", offsetof(tk_cpu, dotprod)},
     };

@@ -18,6 +18,7 @@ typedef struct tk_cpu {
     bool avx512f, avx512bw, avx512vl, avx512_vnni, avx512_bf16;
     bool avx_vnni;
     bool amx_bf16; /* amx-tile + amx-bf16, and the OS let this process use tiles */
+    bool amx_int8; /* and amx-int8                                              */
     /* aarch64 */
     bool neon, dotprod;
 } tk_cpu;

@@ -179,7 +179,7 @@ static int isa_ok(const tk_cpu *c, int isa) {
     case TK_ISA_AVX512: return avx512;
     case TK_ISA_AVX512_VNNI: return avx512 && c->avx512_vnni;
     case TK_ISA_AVX512_BF16: return avx512 && c->avx512_vnni && c->avx512_bf16;
-    case TK_ISA_AMX: return avx512 && c->avx512_vnni && c->avx512_bf16 && c->amx_bf16;
+    case TK_ISA_AMX: return avx512 && c->avx512_vnni && c->avx512_bf16 && c->amx_bf16 && c->amx_int8;
 #if defined(__aarch64__)
     case TK_ISA_NEON: return c->neon;
     case TK_ISA_NEON_DOTPROD: return c->neon && c->dotprod;

@@ -84,8 +84,9 @@ const tk_dtype_traits *tk_dtype_get(int type);
  *   avx512vnni  + AVX-512 VNNI: int8 dot products (Cascade Lake, Ice Lake)
  *   avx512bf16  + AVX-512 BF16: bf16 dot products (Cooper Lake, Sapphire
  *               Rapids, Zen 4; every such CPU also has VNNI)
- *   amx         + AMX tiles with BF16 (Sapphire Rapids and later; Linux
- *               5.16+ grants the tile state): F16 / BF16 prefill GEMM
+ *   amx         + AMX tiles with BF16 and INT8 (Sapphire Rapids and later;
+ *               Linux 5.16+ grants the tile state): prefill GEMM of F16,
+ *               BF16, Q8_0, Q4_0
  *   neon        aarch64 Advanced SIMD (ARMv8.0; every aarch64 CPU)
  *   neon-dotprod + SDOT: int8 dot products (ARMv8.2 dotprod; Cortex-A55/
  *               A76 and later, Neoverse, Apple M1)

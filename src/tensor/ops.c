@@ -142,6 +142,8 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
 static tk_gemm_fn gemm_kernel(int wtype, int isa) {
 #if defined(__x86_64__)
     switch (wtype) {
+    /* (AMX tiles only for packed weights, tk_matmul_packed: on the file's
+     * layout the per-block transpose costs more than the tiles save) */
     case TK_Q8_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q8_0_avx512vnni : NULL;
     case TK_Q4_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q4_0_avx512vnni : NULL;
     case TK_Q4_K: return isa >= TK_ISA_AVX512 ? tk_gemm_q4_K_avx512 : isa >= TK_ISA_AVX2 ? tk_gemm_q4_K_avx2 : NULL;
@@ -225,8 +227,10 @@ void tk_matmul_packed(int wtype, int isa, const void *P, int64_t cols, const voi
     const size_t rb = (size_t)tk_dtype_row_bytes(wtype, cols);
     const unsigned char *p = (const unsigned char *)P + (size_t)r0 * rb;
 #if defined(__x86_64__)
-    (wtype == TK_Q4_0 ? tk_gemm_q4_0_packed_avx512vnni : tk_gemm_q8_0_packed_avx512vnni)(
-        p, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
+    const int amx = tk_isa_has(isa, TK_ISA_AMX);
+    const tk_gemm_fn f = wtype == TK_Q4_0 ? (amx ? tk_gemm_q4_0_packed_amx : tk_gemm_q4_0_packed_avx512vnni)
+                                          : (amx ? tk_gemm_q8_0_packed_amx : tk_gemm_q8_0_packed_avx512vnni);
+    f(p, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
 #else
     (void)p, (void)xq, (void)xq_stride, (void)dst, (void)dst_stride;
 #endif

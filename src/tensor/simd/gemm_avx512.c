@@ -233,6 +233,124 @@ VNNI void tk_gemm_q4_0_packed_avx512vnni(const void *W, size_t wstride, int64_t 
     quant_gemm(1, 1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
 }
 
+/* ---- Q8_0 / Q4_0 on AMX tiles (amx-int8) ---------------------------------------
+ *
+ * The same sums as quant_gemm, with the int8 products on a tile unit: per
+ * block, B = the 16 weight rows' unsigned bytes in exactly the layout of
+ * packed weights (../pack.h: a packed Q8_0 block is the B tile as it is, 8
+ * rows of 64 bytes, dword r of row j = bytes 4j..4j+3 of weight row r; a
+ * Q4_0 block's nibbles are split by qunpack first), A = up to
+ * 16 activation rows' 32 signed bytes straight from the activation buffer,
+ * and tdpbsud gives every (activation, weight row) block sum at once, exact
+ * in int32. The unsigned offset is taken off as in quant_gemm (the same
+ * integer), then each sum is scaled and added in block order exactly as
+ * there: bit-identical to the reference's vec_dot. A block's tile work is
+ * a few cycles; the scaling (16 vector steps per block) is what is left,
+ * software-pipelined one block behind the tiles. Measured (TinyLlama pp128,
+ * 1 thread): Q4_0 128 -> 147 tok/s, Q8_0 125 -> 139. Only for packed
+ * weights: on the file's layout, transposing each block (qrepack) for every
+ * 16 activation rows cost more than the tiles saved (10-token prompt 104 ->
+ * 152 ms). */
+
+#define AMXI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,amx-tile,amx-int8")))
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_cfg;
+
+/* tile 0: C, na x 16 int32; tile 1: A, na x 32 bytes; tile 2: B, 8 x 64 bytes */
+static AMXI void amx_config(int na) {
+    amx_cfg c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    c.rows[0] = (uint8_t)na, c.colsb[0] = 64;
+    c.rows[1] = (uint8_t)na, c.colsb[1] = 32;
+    c.rows[2] = 8, c.colsb[2] = 64;
+    _tile_loadconfig(&c);
+}
+
+/* W packed (../pack.h; nrows a multiple of 16) */
+INLINE AMXI void quant_amx(int Q4, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
+                           float *dst, int64_t ds, int64_t nrows) {
+    const int64_t nb = cols / 32;
+    const char cc = Q4 ? 8 : (char)0x80;
+    const size_t pbs = Q4 ? 16 * sizeof(tk_block_q4_0) : 16 * sizeof(tk_block_q8_0); /* a packed block */
+    _Alignas(64) int32_t cbuf[2][16][16];
+    _Alignas(64) __m512i bbuf[8];
+    int32_t corr[16][QKB];
+    float dx[16][QKB];
+    int cfg = 0;
+    for (int a0 = 0; a0 < n; a0 += 16) {
+        const int na = n - a0 < 16 ? n - a0 : 16;
+        if (na != cfg) amx_config(cfg = na);
+        const char *xa = xq + (size_t)a0 * xs;
+        float *da = dst + (size_t)a0 * ds;
+        for (int64_t b0 = 0; b0 < nb; b0 += QKB) {
+            const int kb = nb - b0 < QKB ? (int)(nb - b0) : QKB;
+            for (int c = 0; c < na; c++)
+                for (int i = 0; i < kb; i++) {
+                    const tk_block_q8_0 *xb = (const tk_block_q8_0 *)(const void *)(xa + (size_t)c * xs) + b0 + i;
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)xb->qs);
+                    corr[c][i] = -hsum8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(cc), v));
+                    dx[c][i] = tk_f16_to_f32(xb->d);
+                }
+            for (int64_t r = 0; r < nrows; r += QT) {
+                const int nr = nrows - r < QT ? (int)(nrows - r) : QT;
+                const __mmask16 m = (__mmask16)((1u << nr) - 1);
+                const char *wr = W + (size_t)r * ws;
+                __m512 sum[16];
+                for (int c = 0; c < na; c++)
+                    sum[c] = b0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, da + (size_t)c * ds + r);
+                /* software-pipelined: block i's tile work is issued while
+                 * block i - 1's sums (stored a step earlier) are scaled, so
+                 * the tile store has landed before the vector loads read it */
+                __m512 dwp = _mm512_setzero_ps();
+                for (int i = 0; i <= kb; i++) {
+                    __m512 dwv = dwp;
+                    if (i < kb) {
+                        if (!Q4) { /* the packed Q8_0 block is the B tile */
+                            const char *p = wr + (size_t)(b0 + i) * pbs;
+                            dwv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+                            _tile_loadd(2, p + 32, 64);
+                        } else {
+                            qunpack(Q4, wr, b0 + i, bbuf, &dwv);
+                            _tile_loadd(2, bbuf, 64);
+                        }
+                        _tile_loadd(1, xa + (size_t)(b0 + i) * sizeof(tk_block_q8_0) + 2, xs);
+                        _tile_zero(0);
+                        _tile_dpbsud(0, 1, 2);
+                        _tile_stored(0, cbuf[i & 1], 64);
+                    }
+                    if (i > 0) {
+                        const int j = i - 1;
+                        for (int c = 0; c < na; c++) {
+                            const __m512i acc = _mm512_add_epi32(_mm512_load_si512(cbuf[j & 1][c]), _mm512_set1_epi32(corr[c][j]));
+                            const __m512 f = _mm512_cvtepi32_ps(acc), dxv = _mm512_set1_ps(dx[c][j]);
+                            const __m512 t = Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwp), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwp, dxv));
+                            sum[c] = _mm512_add_ps(sum[c], t);
+                        }
+                    }
+                    dwp = dwv;
+                }
+                for (int c = 0; c < na; c++) _mm512_mask_storeu_ps(da + (size_t)c * ds + r, m, sum[c]);
+            }
+        }
+    }
+    _tile_release();
+}
+
+AMXI void tk_gemm_q8_0_packed_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                                  float *dst, int64_t dst_stride, int64_t nrows) {
+    quant_amx(0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
+AMXI void tk_gemm_q4_0_packed_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
+                                  float *dst, int64_t dst_stride, int64_t nrows) {
+    quant_amx(1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
 /* ---- F32, F16, BF16 with FMA -------------------------------------------------- */
 
 enum { F32, F16, BF16 };
