@@ -156,7 +156,7 @@ char *cli_prompt(const cli_opts *o, size_t *len) {
 tk_model *cli_load(const cli_opts *o) {
     tk_error e = {0};
     tk_load_opts lo = {.tokenizer_path = o->tokenizer, .isa = o->isa, .vocab_only = o->vocab_only,
-                       .no_repack = o->no_repack, .n_threads = o->n_threads};
+                       .no_repack = o->no_repack, .defer_repack = o->defer_repack, .n_threads = o->n_threads};
     tk_model *m = tk_model_load(o->model, &lo, &e);
     if (!m) fprintf(stderr, "tick: %s\n", e.msg);
     return m;

@@ -15,6 +15,8 @@ typedef struct cli_opts {
     int tick_index; /* clock --tick N (-1: none) */
     int vocab_only; /* load only the vocabulary (tokenize) */
     int no_repack;  /* --no-repack: keep the file's weight layout */
+    int defer_repack; /* repack after the first token (tick run) */
+    double t_start;   /* ns (tk_now_ns) when the command started; 0: unknown */
     tk_sampler_params sp;
 } cli_opts;
 

@@ -67,6 +67,7 @@ int cli_generate(const char *cmd, const cli_opts *o, tk_model *m, tk_session *s,
     tk_utf8_stream us = {0};
     char piece[512], out[sizeof piece + 8];
     int n_gen = 0, first = plen == 0;
+    double t_first = 0, repack_ns = 0;
     const char *why = "limit (-n)";
     for (;;) {
         if (o->n_predict >= 0 && n_gen >= o->n_predict) break;
@@ -82,6 +83,10 @@ int cli_generate(const char *cmd, const cli_opts *o, tk_model *m, tk_session *s,
         if (len > 0) first = 0;
         int w = tk_utf8_stream_push(&us, p, len, out);
         if (g->emit && w) g->emit(g->ctx, out, w);
+        if (n_gen == 1) {
+            t_first = tk_now_ns();
+            if (tk_model_repack(m)) repack_ns = tk_now_ns() - t_first; /* put off by defer_repack */
+        }
         if (tk_session_pos(s) >= n_ctx) { why = "context full"; break; }
         if (tk_decode(s, id, &e)) {
             fprintf(stderr, "\ntick %s: %s\n", cmd, e.msg);
@@ -93,9 +98,11 @@ int cli_generate(const char *cmd, const cli_opts *o, tk_model *m, tk_session *s,
     if (g->emit && w) g->emit(g->ctx, out, w);
     if (!strcmp(why, "context full"))
         fprintf(stderr, "tick %s: stopped: the context is full (%d tokens, -c %d)\n", cmd, n_ctx, n_ctx);
-    double pp = (t1 - t0) / 1e9, tg = (t2 - t1) / 1e9;
+    double pp = (t1 - t0) / 1e9, tg = (t2 - t1 - repack_ns) / 1e9;
     fprintf(stderr, "prompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s", n_ids,
             n_ids / (pp > 0 ? pp : 1e-9), n_gen, n_gen / (tg > 0 ? tg : 1e-9), why);
+    if (t_first > 0 && o->t_start > 0) fprintf(stderr, " | first token after %.0f ms", (t_first - o->t_start) / 1e6);
+    if (repack_ns > 0) fprintf(stderr, " | repacked after it in %.0f ms", repack_ns / 1e6);
     if (o->sp.temp > 0) fprintf(stderr, " | seed %llu", (unsigned long long)o->sp.seed);
     fprintf(stderr, "\n");
     g->n_prompt = n_ids, g->n_gen = n_gen, g->why = why;

@@ -50,6 +50,10 @@ typedef struct tk_load_opts {
      * kernels (faster decode and prefill, bit-identical results, one copy
      * resident); no_repack keeps the file's layout (faster start-up). */
     int no_repack;
+    /* Repack later, when tk_model_repack() is called (tick run: after the
+     * first token, so the prompt runs on the file's layout and the first
+     * token comes sooner); until then the file's layout runs. */
+    int defer_repack;
     int n_threads; /* threads for load-time work (repacking); 0: physical cores */
 } tk_load_opts;
 
@@ -57,6 +61,9 @@ typedef struct tk_load_opts {
  * The file is mapped read-only; tensors point into the map. */
 tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e);
 void tk_model_free(tk_model *m);
+/* Do the repacking defer_repack put off (nothing otherwise, or once done).
+ * No session of m may be running a tick meanwhile. Returns 1 if it packed. */
+int tk_model_repack(tk_model *m);
 
 typedef struct tk_model_info {
     const char *arch;      /* "llama"                                   */

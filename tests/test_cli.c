@@ -4,6 +4,7 @@
 #include "t.h"
 
 #include <cjson/cJSON.h>
+#include "tensor/dtype.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,25 @@ static void test_run_matches_llamacpp(void) {
     free(out);
     cJSON_Delete(root);
     free(js);
+}
+
+/* tick run puts the repacking off until after the first token (and says
+ * when the first token came); the text is the one of the file's layout. */
+static void test_run_deferred_repack(void) {
+    const char *path = t_shared("models/golden-tiny256/tiny256-q8_0.gguf", NULL);
+    if (!path) T_SKIP("fixture absent");
+    char args[512], *err = NULL, *err2 = NULL;
+    int st, st2;
+    snprintf(args, sizeof args, "run -m %s -p 'Once upon a time' -n 12 --temp 0", path);
+    char *out = t_tick_run(args, &st, &err);
+    snprintf(args, sizeof args, "run -m %s -p 'Once upon a time' -n 12 --temp 0 --no-repack", path);
+    char *out2 = t_tick_run(args, &st2, &err2);
+    T_CHECK(st == 0 && st2 == 0 && out && out2 && !strcmp(out, out2), "deferred repack changed the text:\n%s\nvs\n%s", out, out2);
+    T_CHECK(err && strstr(err, "| first token after "), "no first-token time: %s", err ? err : "");
+    if (tk_isa_supported(TK_ISA_AVX512_VNNI))
+        T_CHECK(err && strstr(err, "| repacked after it in "), "not repacked after the first token: %s", err ? err : "");
+    T_CHECK(err2 && !strstr(err2, "repacked"), "--no-repack repacked: %s", err2 ? err2 : "");
+    free(out), free(out2), free(err), free(err2);
 }
 
 static void test_tokenize_inspect(void) {
@@ -315,6 +335,7 @@ static void test_chat_model_template(void) {
 int main(void) {
     T_RUN(test_run_matches_llama2c);
     T_RUN(test_run_matches_llamacpp);
+    T_RUN(test_run_deferred_repack);
     T_RUN(test_tokenize_inspect);
     T_RUN(test_tokenize_vocab_only);
     T_RUN(test_seeded_sampling);

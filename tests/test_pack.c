@@ -9,7 +9,8 @@
  *    scalar reference level, on random blocks and on blocks whose bytes
  *    cover the whole range (-128, 127, every nibble)
  *  - tk_pack_wanted: only Q8_0 / Q4_0, whole groups of 16 rows, VNNI
- *  - a model loads packed and unpacked with bit-identical logits. */
+ *  - a model loads packed, unpacked, and packed after its prompt
+ *    (defer_repack, tk_model_repack) with bit-identical logits. */
 #include "t.h"
 
 #include <stdlib.h>
@@ -149,17 +150,20 @@ static void test_pack_wanted(void) {
 }
 
 /* the whole model: packed and file layout give the same logits bit for bit */
+/* A model packed at load, one in the file's layout, and one whose packing
+ * is put off (defer_repack) until after its prompt: bit-identical logits,
+ * and tk_model_repack packs only once. */
 static void test_model_packed(void) {
     if (!have_vnni()) T_SKIP("this CPU has no AVX-512 VNNI");
     const char *names[] = {"../shared/models/golden-tiny256/tiny256-q8_0.gguf", "../shared/models/golden-tiny256/tiny256-q4_0.gguf"};
     for (int k = 0; k < 2; k++) {
         const char *path = t_shared(names[k] + 10, NULL);
         if (!path) T_SKIP("%s is missing", names[k]);
-        float *l[2] = {NULL, NULL};
+        float *l[3] = {NULL, NULL, NULL};
         int nv = 0;
-        for (int pk = 0; pk < 2; pk++) {
+        for (int pk = 0; pk < 3; pk++) { /* 0 packed at load, 1 file layout, 2 packed after the prompt */
             tk_error e = {0};
-            tk_load_opts o = {.no_repack = pk, .n_threads = 2};
+            tk_load_opts o = {.no_repack = pk == 1, .defer_repack = pk == 2, .n_threads = 2};
             tk_model *m = tk_model_load(path, &o, &e);
             T_CHECK(m, "load %s: %s", path, e.msg);
             if (!m) return;
@@ -167,7 +171,11 @@ static void test_model_packed(void) {
             tk_session *s = tk_session_new(m, &so, &e);
             int32_t ids[12];
             for (int i = 0; i < 12; i++) ids[i] = 1 + i * 7;
-            T_CHECK(s && tk_prefill(s, ids, 12, &e) == TK_OK && tk_decode(s, 5, &e) == TK_OK, "run: %s", e.msg);
+            T_CHECK(s && tk_prefill(s, ids, 12, &e) == TK_OK, "prefill: %s", e.msg);
+            int packed_now = tk_model_repack(m);
+            T_CHECK(packed_now == (pk == 2), "tk_model_repack returned %d for load mode %d", packed_now, pk);
+            T_CHECK(tk_model_repack(m) == 0, "a second tk_model_repack packed again");
+            T_CHECK(s && tk_decode(s, 5, &e) == TK_OK && tk_decode(s, 9, &e) == TK_OK, "decode: %s", e.msg);
             nv = tk_n_vocab(m);
             l[pk] = malloc(sizeof(float) * (size_t)nv);
             if (s && tk_logits(s)) memcpy(l[pk], tk_logits(s), sizeof(float) * (size_t)nv);
@@ -175,7 +183,8 @@ static void test_model_packed(void) {
             tk_model_free(m);
         }
         T_CHECK(!memcmp(l[0], l[1], sizeof(float) * (size_t)nv), "%s: packed and file-layout logits differ", names[k]);
-        free(l[0]), free(l[1]);
+        T_CHECK(!memcmp(l[0], l[2], sizeof(float) * (size_t)nv), "%s: packed at load and after the prompt differ", names[k]);
+        free(l[0]), free(l[1]), free(l[2]);
     }
 }
 

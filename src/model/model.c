@@ -445,6 +445,14 @@ static void pack_weights(tk_model *m, int n_threads) {
     free(ws);
 }
 
+int tk_model_repack(tk_model *m) {
+    if (!m || m->repack_threads <= 0) return 0;
+    int nt = m->repack_threads;
+    m->repack_threads = 0;
+    pack_weights(m, nt);
+    return m->packed != NULL;
+}
+
 /* The kernel level named by opts (NULL or "auto": the best this CPU runs). */
 static int pick_isa(const char *name, int *isa, tk_error *e) {
     int best = tk_isa_detect();
@@ -516,7 +524,8 @@ tk_model *tk_model_load(const char *path, const tk_load_opts *o, tk_error *e) {
             tk_cpu_features(&c);
             nt = c.physical_cores > 0 ? c.physical_cores : 1;
         }
-        pack_weights(m, nt);
+        if (o && o->defer_repack) m->repack_threads = nt;
+        else pack_weights(m, nt);
     }
     if (!m->name[0]) {
         const char *b = strrchr(path, '/');

@@ -91,6 +91,7 @@ struct tk_model {
     tk_layer *layers;
     void *packed;          /* the repacked matrices (one mapping)            */
     size_t packed_bytes;
+    int repack_threads;  /* > 0: repacking deferred to tk_model_repack */
 };
 
 #endif
