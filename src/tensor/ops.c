@@ -142,8 +142,6 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
 static tk_gemm_fn gemm_kernel(int wtype, int isa) {
 #if defined(__x86_64__)
     switch (wtype) {
-    /* (AMX tiles only for packed weights, tk_matmul_packed: on the file's
-     * layout the per-block transpose costs more than the tiles save) */
     case TK_Q8_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q8_0_avx512vnni : NULL;
     case TK_Q4_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q4_0_avx512vnni : NULL;
     case TK_Q4_K: return isa >= TK_ISA_AVX512 ? tk_gemm_q4_K_avx512 : isa >= TK_ISA_AVX2 ? tk_gemm_q4_K_avx2 : NULL;
@@ -192,7 +190,13 @@ void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void 
                            dst + (size_t)n16 * (size_t)dst_stride, dst_stride, r0, r1);
         return;
     }
-    const tk_gemm_fn f = gemm_kernel(wtype, isa);
+    tk_gemm_fn f = gemm_kernel(wtype, isa);
+#if defined(__x86_64__)
+    /* Q8_0 / Q4_0 on the file's layout: AMX tiles pay off for one group of
+     * up to 16 rows (a short prompt), not past it (simd/gemm_avx512.c) */
+    if (n <= 16 && tk_isa_has(isa, TK_ISA_AMX) && (wtype == TK_Q8_0 || wtype == TK_Q4_0))
+        f = wtype == TK_Q8_0 ? tk_gemm_q8_0_amx : tk_gemm_q4_0_amx;
+#endif
     if (f) {
         f((const unsigned char *)W + (size_t)r0 * rb, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
         return;

@@ -50,8 +50,12 @@ void tk_gemm_f16_avx512(const void *W, size_t wstride, int64_t cols, const void 
                         float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_bf16_avx512(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                          float *dst, int64_t dst_stride, int64_t nrows);
-/* packed Q8_0 / Q4_0 on AMX tiles (gemm_avx512.c; amx-int8): bit-identical
- * to the VNNI kernels above; nrows a multiple of 16 */
+/* Q8_0 / Q4_0 on AMX tiles (gemm_avx512.c; amx-int8): bit-identical to the
+ * VNNI kernels above; packed: nrows a multiple of 16 */
+void tk_gemm_q8_0_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n, float *dst,
+                      int64_t dst_stride, int64_t nrows);
+void tk_gemm_q4_0_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n, float *dst,
+                      int64_t dst_stride, int64_t nrows);
 void tk_gemm_q8_0_packed_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                              float *dst, int64_t dst_stride, int64_t nrows);
 void tk_gemm_q4_0_packed_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,

@@ -246,11 +246,13 @@ VNNI void tk_gemm_q4_0_packed_avx512vnni(const void *W, size_t wstride, int64_t 
  * integer), then each sum is scaled and added in block order exactly as
  * there: bit-identical to the reference's vec_dot. A block's tile work is
  * a few cycles; the scaling (16 vector steps per block) is what is left,
- * software-pipelined one block behind the tiles. Measured (TinyLlama pp128,
- * 1 thread): Q4_0 128 -> 147 tok/s, Q8_0 125 -> 139. Only for packed
- * weights: on the file's layout, transposing each block (qrepack) for every
- * 16 activation rows cost more than the tiles saved (10-token prompt 104 ->
- * 152 ms). */
+ * software-pipelined behind the tiles. Measured (TinyLlama pp128, 1
+ * thread): Q4_0 138 -> 169 tok/s, Q8_0 129 -> 137 over the VNNI kernel.
+ * On the file's layout each block is transposed (qrepack) for every 16
+ * activation rows, which costs more than the tiles save once there are
+ * several groups of 16 (pp128 Q4_0 122 -> 108, Q8_0 112 -> 101): there it
+ * runs only for bursts of up to 16 rows (a short prompt before the
+ * repacking: 8 tokens ~5% faster). */
 
 #define AMXI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,amx-tile,amx-int8")))
 
@@ -271,14 +273,20 @@ static AMXI void amx_config(int na) {
     _tile_loadconfig(&c);
 }
 
-/* W packed (../pack.h; nrows a multiple of 16) */
-INLINE AMXI void quant_amx(int Q4, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
+/* packed: W is packed (../pack.h; nrows a multiple of 16), else in the
+ * file's layout. Three stages, one block apart: the weights' B tile is
+ * built (qrepack / qunpack, into one of two buffers), the tiles multiply
+ * (the sums stored into one of two buffers), the sums are scaled; so no
+ * tile load waits on the vector stores just made, and no vector load on
+ * the tile store. */
+INLINE AMXI void quant_amx(int Q4, int packed, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
                            float *dst, int64_t ds, int64_t nrows) {
     const int64_t nb = cols / 32;
     const char cc = Q4 ? 8 : (char)0x80;
     const size_t pbs = Q4 ? 16 * sizeof(tk_block_q4_0) : 16 * sizeof(tk_block_q8_0); /* a packed block */
+    const int direct = packed && !Q4; /* the packed Q8_0 block is the B tile as it is */
     _Alignas(64) int32_t cbuf[2][16][16];
-    _Alignas(64) __m512i bbuf[8];
+    _Alignas(64) __m512i bbuf[2][8];
     int32_t corr[16][QKB];
     float dx[16][QKB];
     int cfg = 0;
@@ -300,39 +308,37 @@ INLINE AMXI void quant_amx(int Q4, const char *W, size_t ws, int64_t cols, const
                 const int nr = nrows - r < QT ? (int)(nrows - r) : QT;
                 const __mmask16 m = (__mmask16)((1u << nr) - 1);
                 const char *wr = W + (size_t)r * ws;
-                __m512 sum[16];
+                const int pf = !packed && r + 2 * QT <= nrows;
+                __m512 sum[16], dw[3];
                 for (int c = 0; c < na; c++)
                     sum[c] = b0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, da + (size_t)c * ds + r);
-                /* software-pipelined: block i's tile work is issued while
-                 * block i - 1's sums (stored a step earlier) are scaled, so
-                 * the tile store has landed before the vector loads read it */
-                __m512 dwp = _mm512_setzero_ps();
-                for (int i = 0; i <= kb; i++) {
-                    __m512 dwv = dwp;
-                    if (i < kb) {
-                        if (!Q4) { /* the packed Q8_0 block is the B tile */
-                            const char *p = wr + (size_t)(b0 + i) * pbs;
-                            dwv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
-                            _tile_loadd(2, p + 32, 64);
-                        } else {
-                            qunpack(Q4, wr, b0 + i, bbuf, &dwv);
-                            _tile_loadd(2, bbuf, 64);
-                        }
-                        _tile_loadd(1, xa + (size_t)(b0 + i) * sizeof(tk_block_q8_0) + 2, xs);
+                for (int i = 0; i < kb + 2; i++) {
+                    if (i < kb) { /* stage 1: block i's B tile (and scales) */
+                        const int64_t bi = b0 + i;
+                        if (direct)
+                            dw[i % 3] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(wr + (size_t)bi * pbs)));
+                        else if (packed) qunpack(Q4, wr, bi, bbuf[i & 1], &dw[i % 3]);
+                        else qrepack(Q4, wr, ws, nr, bi, bbuf[i & 1], &dw[i % 3], pf);
+                    }
+                    if (i >= 1 && i <= kb) { /* stage 2: block j's tiles */
+                        const int j = i - 1;
+                        if (direct) _tile_loadd(2, wr + (size_t)(b0 + j) * pbs + 32, 64);
+                        else _tile_loadd(2, bbuf[j & 1], 64);
+                        _tile_loadd(1, xa + (size_t)(b0 + j) * sizeof(tk_block_q8_0) + 2, xs);
                         _tile_zero(0);
                         _tile_dpbsud(0, 1, 2);
-                        _tile_stored(0, cbuf[i & 1], 64);
+                        _tile_stored(0, cbuf[j & 1], 64);
                     }
-                    if (i > 0) {
-                        const int j = i - 1;
+                    if (i >= 2) { /* stage 3: block j's sums, scaled and added in block order */
+                        const int j = i - 2;
+                        const __m512 dwv = dw[j % 3];
                         for (int c = 0; c < na; c++) {
                             const __m512i acc = _mm512_add_epi32(_mm512_load_si512(cbuf[j & 1][c]), _mm512_set1_epi32(corr[c][j]));
                             const __m512 f = _mm512_cvtepi32_ps(acc), dxv = _mm512_set1_ps(dx[c][j]);
-                            const __m512 t = Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwp), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwp, dxv));
+                            const __m512 t = Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwv), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwv, dxv));
                             sum[c] = _mm512_add_ps(sum[c], t);
                         }
                     }
-                    dwp = dwv;
                 }
                 for (int c = 0; c < na; c++) _mm512_mask_storeu_ps(da + (size_t)c * ds + r, m, sum[c]);
             }
@@ -341,14 +347,24 @@ INLINE AMXI void quant_amx(int Q4, const char *W, size_t ws, int64_t cols, const
     _tile_release();
 }
 
+AMXI void tk_gemm_q8_0_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n, float *dst,
+                           int64_t dst_stride, int64_t nrows) {
+    quant_amx(0, 0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
+AMXI void tk_gemm_q4_0_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n, float *dst,
+                           int64_t dst_stride, int64_t nrows) {
+    quant_amx(1, 0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+}
+
 AMXI void tk_gemm_q8_0_packed_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                                   float *dst, int64_t dst_stride, int64_t nrows) {
-    quant_amx(0, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+    quant_amx(0, 1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
 }
 
 AMXI void tk_gemm_q4_0_packed_amx(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                                   float *dst, int64_t dst_stride, int64_t nrows) {
-    quant_amx(1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
+    quant_amx(1, 1, W, wstride, cols, xq, xstride, n, dst, dst_stride, nrows);
 }
 
 /* ---- F32, F16, BF16 with FMA -------------------------------------------------- */
