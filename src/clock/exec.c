@@ -20,11 +20,14 @@ static void run_graph(void *arg, int ith, int nth) {
     tk_clock *clk = j->clk;
     tk_op_args a = *j->run;
     a.ith = ith, a.nth = nth;
+    tk_op_args solo = a;
+    solo.ith = 0, solo.nth = 1;
     uint32_t tick = clk ? (uint32_t)(clk->n_ticks - 1) : 0;
     uint64_t prev = clk ? tk_cycles() : 0;
     for (int i = 0; i < j->n_ops; i++) {
         const tk_op *op = &g->ops[i];
-        if (op->parallel || ith == 0) op->run(op, &a);
+        if (op->parallel) op->run(op, &a);
+        else if (ith == 0) op->run(op, &solo); /* a serial op sees one thread */
         if (clk && clk->trace_cap && (op->parallel || ith == 0)) tk_clock_trace(clk, ith, tick, i, prev, tk_cycles());
         if (nth > 1) tk_pool_barrier(j->pool);
         if (clk) {
