@@ -138,12 +138,16 @@ void tk_matvec_rows(int wtype, int isa, const void *W, int64_t cols, const void 
     for (int64_t r = r0; r < r1; r++) y[r] = t->vec_dot(cols, w + (size_t)r * rb, xq);
 }
 
-/* The tiled kernel of wtype at level isa, or NULL. */
-static tk_gemm_fn gemm_kernel(int wtype, int isa) {
+/* The tiled kernel of wtype at level isa for a burst of n rows, or NULL.
+ * Q8_0 / Q4_0 in the file's layout go on AMX tiles only for up to 16 rows
+ * (a short prompt): past that the per-block transpose, repeated for every
+ * 16 rows, costs more than the tiles save (simd/gemm_avx512.c). */
+static tk_gemm_fn gemm_kernel(int wtype, int isa, int n) {
 #if defined(__x86_64__)
+    const int amx16 = n <= 16 && tk_isa_has(isa, TK_ISA_AMX);
     switch (wtype) {
-    case TK_Q8_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q8_0_avx512vnni : NULL;
-    case TK_Q4_0: return isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q4_0_avx512vnni : NULL;
+    case TK_Q8_0: return amx16 ? tk_gemm_q8_0_amx : isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q8_0_avx512vnni : NULL;
+    case TK_Q4_0: return amx16 ? tk_gemm_q4_0_amx : isa >= TK_ISA_AVX512_VNNI ? tk_gemm_q4_0_avx512vnni : NULL;
     case TK_Q4_K: return isa >= TK_ISA_AVX512 ? tk_gemm_q4_K_avx512 : isa >= TK_ISA_AVX2 ? tk_gemm_q4_K_avx2 : NULL;
     case TK_Q6_K: return isa >= TK_ISA_AVX512 ? tk_gemm_q6_K_avx512 : isa >= TK_ISA_AVX2 ? tk_gemm_q6_K_avx2 : NULL;
     case TK_F32: return isa >= TK_ISA_AVX512 ? tk_gemm_f32_avx512 : NULL;
@@ -153,7 +157,7 @@ static tk_gemm_fn gemm_kernel(int wtype, int isa) {
     default: return NULL;
     }
 #else
-    (void)wtype, (void)isa;
+    (void)wtype, (void)isa, (void)n;
     return NULL;
 #endif
 }
@@ -190,13 +194,7 @@ void tk_matmul_rows(int wtype, int isa, const void *W, int64_t cols, const void 
                            dst + (size_t)n16 * (size_t)dst_stride, dst_stride, r0, r1);
         return;
     }
-    tk_gemm_fn f = gemm_kernel(wtype, isa);
-#if defined(__x86_64__)
-    /* Q8_0 / Q4_0 on the file's layout: AMX tiles pay off for one group of
-     * up to 16 rows (a short prompt), not past it (simd/gemm_avx512.c) */
-    if (n <= 16 && tk_isa_has(isa, TK_ISA_AMX) && (wtype == TK_Q8_0 || wtype == TK_Q4_0))
-        f = wtype == TK_Q8_0 ? tk_gemm_q8_0_amx : tk_gemm_q4_0_amx;
-#endif
+    const tk_gemm_fn f = gemm_kernel(wtype, isa, n);
     if (f) {
         f((const unsigned char *)W + (size_t)r0 * rb, rb, cols, xq, xq_stride, n, dst + r0, dst_stride, r1 - r0);
         return;
