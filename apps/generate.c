@@ -85,7 +85,8 @@ int cli_generate(const char *cmd, const cli_opts *o, tk_model *m, tk_session *s,
         if (g->emit && w) g->emit(g->ctx, out, w);
         if (n_gen == 1) {
             t_first = tk_now_ns();
-            if (tk_model_repack(m)) repack_ns = tk_now_ns() - t_first; /* put off by defer_repack */
+            /* what defer_repack put off, unless this was the last token */
+            if ((o->n_predict < 0 || n_gen < o->n_predict) && tk_model_repack(m)) repack_ns = tk_now_ns() - t_first;
         }
         if (tk_session_pos(s) >= n_ctx) { why = "context full"; break; }
         if (tk_decode(s, id, &e)) {
