@@ -23,6 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The 64-byte operand of ldtilecfg (palette 1), for the AMX kernels. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tk_amx_tilecfg;
+
 typedef void (*tk_gemm_fn)(const void *W, size_t wstride, int64_t cols, const void *xq, size_t xstride, int n,
                            float *dst, int64_t dst_stride, int64_t nrows);
 

@@ -46,12 +46,6 @@
 enum { K_F16, K_BF16 };
 static const int pieces[2] = {2, 1};
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tilecfg;
-
 /* 16 elements of a row of kind k, as floats */
 INLINE AMX __m512 load16(int k, const void *row, int64_t i) {
     const __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)row + i));
@@ -188,7 +182,7 @@ INLINE AMX void amx_gemm(int k, const char *W, size_t ws, int64_t cols, const ch
                          int64_t ds, int64_t nrows) {
     _Alignas(64) uint16_t xa[NP * NS * KC];             /* 64 KiB */
     _Alignas(64) uint32_t wb[NP * 2 * (KC / 32) * 256]; /* 16 KiB */
-    tilecfg cfg;
+    tk_amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int i = 0; i < 8; i++) cfg.colsb[i] = 64, cfg.rows[i] = 16;

@@ -133,6 +133,30 @@ INLINE VNNI __m512i bcast32(const char *p) {
     return _mm512_set1_epi32(v);
 }
 
+/* Blocks [b0, b0 + kb) of activation rows [0, nc) (x: the first, xs apart)
+ * -> corr[c][i] = -c * sum x (the unsigned offset c of the weights, as
+ * vpdpbusd / tdpbsud see them: Q8_0 128, Q4_0 8) and dx[c][i], the
+ * activation block's scale. */
+INLINE VNNI void qterms(int Q4, const char *x, size_t xs, int nc, int64_t b0, int kb, int32_t (*corr)[QKB],
+                        float (*dx)[QKB]) {
+    const __m256i cc = _mm256_set1_epi8(Q4 ? 8 : (char)0x80);
+    for (int c = 0; c < nc; c++)
+        for (int i = 0; i < kb; i++) {
+            const tk_block_q8_0 *xb = (const tk_block_q8_0 *)(const void *)(x + (size_t)c * xs) + b0 + i;
+            const __m256i v = _mm256_loadu_si256((const __m256i *)xb->qs);
+            corr[c][i] = -hsum8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), cc, v));
+            dx[c][i] = tk_f16_to_f32(xb->d);
+        }
+}
+
+/* A block's exact int32 sums scaled as the reference scales them (Q8_0:
+ * isum * (dw * dx); Q4_0: (isum * dw) * dx): what keeps every kernel here
+ * bit-identical to vec_dot. */
+INLINE VNNI __m512 qscale(int Q4, __m512i isum, __m512 dwv, float dx) {
+    const __m512 f = _mm512_cvtepi32_ps(isum), dxv = _mm512_set1_ps(dx);
+    return Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwv), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwv, dxv));
+}
+
 /* C activation rows (x: the first, xs apart; terms at column c0 of s)
  * against the tile in s, blocks [0, kb) of the chunk starting at block
  * b0; sums continue from dst unless first. */
@@ -155,9 +179,7 @@ INLINE VNNI void qgroup(int Q4, int C, const qscratch *s, int kb, int first, con
             acc = _mm512_dpbusd_epi32(acc, w5, bcast32(xb + 20));
             acc = _mm512_dpbusd_epi32(acc, w6, bcast32(xb + 24));
             acc = _mm512_dpbusd_epi32(acc, w7, bcast32(xb + 28));
-            const __m512 f = _mm512_cvtepi32_ps(acc), dxv = _mm512_set1_ps(s->dx[c0 + c][i]);
-            const __m512 t = Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwv), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwv, dxv));
-            sum[c] = _mm512_add_ps(sum[c], t);
+            sum[c] = _mm512_add_ps(sum[c], qscale(Q4, acc, dwv, s->dx[c0 + c][i]));
         }
     }
     UNROLL8 for (int c = 0; c < C; c++) _mm512_mask_storeu_ps(dst + (size_t)c * ds, m, sum[c]);
@@ -180,7 +202,6 @@ INLINE VNNI void qgroup_any(int Q4, int C, const qscratch *s, int kb, int first,
 INLINE VNNI void quant_gemm(int Q4, int packed, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
                             float *dst, int64_t ds, int64_t nrows) {
     const int64_t nb = cols / 32;
-    const char cc = Q4 ? 8 : (char)0x80;
     qscratch s;
     for (int p0 = 0; p0 < n; p0 += QNC) {
         const int nc = n - p0 < QNC ? n - p0 : QNC;
@@ -188,13 +209,7 @@ INLINE VNNI void quant_gemm(int Q4, int packed, const char *W, size_t ws, int64_
         float *dp = dst + (size_t)p0 * ds;
         for (int64_t b0 = 0; b0 < nb; b0 += QKB) {
             const int kb = nb - b0 < QKB ? (int)(nb - b0) : QKB;
-            for (int c = 0; c < nc; c++)
-                for (int i = 0; i < kb; i++) {
-                    const tk_block_q8_0 *xb = (const tk_block_q8_0 *)(xp + (size_t)c * xs) + b0 + i;
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)xb->qs);
-                    s.corr[c][i] = -hsum8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(cc), v));
-                    s.dx[c][i] = tk_f16_to_f32(xb->d);
-                }
+            qterms(Q4, xp, xs, nc, b0, kb, s.corr, s.dx);
             for (int64_t r = 0; r < nrows; r += QT) {
                 const int nr = nrows - r < QT ? (int)(nrows - r) : QT;
                 const __mmask16 m = (__mmask16)((1u << nr) - 1);
@@ -256,15 +271,9 @@ VNNI void tk_gemm_q4_0_packed_avx512vnni(const void *W, size_t wstride, int64_t 
 
 #define AMXI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,amx-tile,amx-int8")))
 
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} amx_cfg;
-
 /* tile 0: C, na x 16 int32; tile 1: A, na x 32 bytes; tile 2: B, 8 x 64 bytes */
 static AMXI void amx_config(int na) {
-    amx_cfg c;
+    tk_amx_tilecfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     c.rows[0] = (uint8_t)na, c.colsb[0] = 64;
@@ -282,7 +291,6 @@ static AMXI void amx_config(int na) {
 INLINE AMXI void quant_amx(int Q4, int packed, const char *W, size_t ws, int64_t cols, const char *xq, size_t xs, int n,
                            float *dst, int64_t ds, int64_t nrows) {
     const int64_t nb = cols / 32;
-    const char cc = Q4 ? 8 : (char)0x80;
     const size_t pbs = Q4 ? 16 * sizeof(tk_block_q4_0) : 16 * sizeof(tk_block_q8_0); /* a packed block */
     const int direct = packed && !Q4; /* the packed Q8_0 block is the B tile as it is */
     _Alignas(64) int32_t cbuf[2][16][16];
@@ -297,13 +305,7 @@ INLINE AMXI void quant_amx(int Q4, int packed, const char *W, size_t ws, int64_t
         float *da = dst + (size_t)a0 * ds;
         for (int64_t b0 = 0; b0 < nb; b0 += QKB) {
             const int kb = nb - b0 < QKB ? (int)(nb - b0) : QKB;
-            for (int c = 0; c < na; c++)
-                for (int i = 0; i < kb; i++) {
-                    const tk_block_q8_0 *xb = (const tk_block_q8_0 *)(const void *)(xa + (size_t)c * xs) + b0 + i;
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)xb->qs);
-                    corr[c][i] = -hsum8(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(cc), v));
-                    dx[c][i] = tk_f16_to_f32(xb->d);
-                }
+            qterms(Q4, xa, xs, na, b0, kb, corr, dx);
             for (int64_t r = 0; r < nrows; r += QT) {
                 const int nr = nrows - r < QT ? (int)(nrows - r) : QT;
                 const __mmask16 m = (__mmask16)((1u << nr) - 1);
@@ -333,10 +335,8 @@ INLINE AMXI void quant_amx(int Q4, int packed, const char *W, size_t ws, int64_t
                         const int j = i - 2;
                         const __m512 dwv = dw[j % 3];
                         for (int c = 0; c < na; c++) {
-                            const __m512i acc = _mm512_add_epi32(_mm512_load_si512(cbuf[j & 1][c]), _mm512_set1_epi32(corr[c][j]));
-                            const __m512 f = _mm512_cvtepi32_ps(acc), dxv = _mm512_set1_ps(dx[c][j]);
-                            const __m512 t = Q4 ? _mm512_mul_ps(_mm512_mul_ps(f, dwv), dxv) : _mm512_mul_ps(f, _mm512_mul_ps(dwv, dxv));
-                            sum[c] = _mm512_add_ps(sum[c], t);
+                            const __m512i isum = _mm512_add_epi32(_mm512_load_si512(cbuf[j & 1][c]), _mm512_set1_epi32(corr[c][j]));
+                            sum[c] = _mm512_add_ps(sum[c], qscale(Q4, isum, dwv, dx[c][j]));
                         }
                     }
                 }
