@@ -117,8 +117,10 @@ static void test_packed_kernels(void) {
                     cases++;
                 }
             /* matrix x matrix at every level with packed kernels: VNNI, and AMX tiles where there */
-            for (int isa = TK_ISA_AVX512_VNNI; isa <= TK_ISA_AMX; isa++) {
-                if (isa != TK_ISA_AVX512_VNNI && (isa != TK_ISA_AMX || !tk_isa_supported(isa))) continue;
+            static const int levels[] = {TK_ISA_AVX512_VNNI, TK_ISA_AMX};
+            for (size_t li = 0; li < sizeof levels / sizeof *levels; li++) {
+                const int isa = levels[li];
+                if (!tk_isa_supported(isa)) continue;
                 for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
                     int n = ns[k];
                     int64_t r0 = rows > 16 ? 16 : 0;

@@ -359,11 +359,12 @@ static void matmul(builder *b, const tk_weight *w, float *dst, const float *src,
     op->shape[0] = 1, op->shape[1] = w->rows;
 }
 
-static void simple(builder *b, tk_op_fn fn, int kind, float *dst, const float *src, int n, uint64_t flops_per_elem, const char *name) {
+static tk_op *simple(builder *b, tk_op_fn fn, int kind, float *dst, const float *src, int n, uint64_t flops_per_elem, const char *name) {
     tk_op *op = add(b, fn, kind, TK_STAGE_DECODE, name);
     op->dst = dst, op->src = src, op->n = n;
     op->flops = flops_per_elem * (uint64_t)n, op->bytes = 3ull * (uint64_t)n * 4;
     op->shape[0] = 1, op->shape[1] = n;
+    return op;
 }
 
 int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e) {
@@ -447,8 +448,7 @@ int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error 
         } else {
             matmul(&b, &L->w_gate, st->hb, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_gate");
             matmul(&b, &L->w_up, st->hb2, st->xb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_up");
-            simple(&b, op_swiglu, TK_KIND_ACT, st->hb, st->hb2, I->n_ff, 6, "ffn_swiglu");
-            b.g->ops[b.g->n_ops - 1].parallel = 1;
+            simple(&b, op_swiglu, TK_KIND_ACT, st->hb, st->hb2, I->n_ff, 6, "ffn_swiglu")->parallel = 1;
         }
         b.xq_src = NULL;
         matmul(&b, &L->w_down, st->xb, st->hb, TK_KIND_FFN, TK_STAGE_DECODE, "ffn_down");
