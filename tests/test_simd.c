@@ -18,6 +18,12 @@
  *    Q8_0 / Q4_0 to the scalar reference
  *  - from_float of F16 / BF16 / Q8_0: byte-identical to the reference
  *    (ties, zeros, subnormals, huge values, inf, NaN payloads)
+ *  - attention (tk_attention): every level within 1e-5 of a double-precision
+ *    softmax and weighted sum, relative to sum_t p_t |V[t]| per output, for
+ *    head sizes 16 ... 256 (80, 100: not multiples of 16), GQA groups 1 ...
+ *    32 (past the 16 heads done together), windows t0 > 0, 1 ... 300
+ *    positions, head-major and position-major caches; each head's output
+ *    bit-identical however the heads are split across calls (threads)
  *  - models: every level gives the scalar level's logits (within 1e-4
  *    relative RMS; 5e-3 for BF16 dot products summed in float) and greedy
  *    ids (up to near ties); --isa names are checked at load. */
@@ -30,6 +36,7 @@
 #include <string.h>
 
 #include "tensor/dtype.h"
+#include "tensor/vec.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -513,6 +520,74 @@ static float *run_model(const char *path, const char *isa, int n_pos, int32_t *g
  * to BF16 amplifies any change in the last bits to ~1e-3), and the same
  * greedy ids, except that the paths may part where the reference's two
  * best logits were within 1e-3 of each other (a near tie). */
+/* ---- attention ------------------------------------------------------------ */
+
+/* one case: n_kv kv heads of `group` query heads, positions t0..t1 of a
+ * cache of n_ctx; head_major: [kv head][t][hd], else [t][kv head][hd] */
+static void check_attention(int isa, int hd, int group, int n_kv, int t0, int t1, int head_major, double *worst) {
+    const int n_head = n_kv * group, n_ctx = t1 + 3;
+    const size_t kvn = (size_t)n_ctx * n_kv * hd;
+    float *q = malloc(sizeof(float) * (size_t)n_head * hd), *k = malloc(sizeof(float) * kvn), *v = malloc(sizeof(float) * kvn);
+    float *out = malloc(sizeof(float) * (size_t)n_head * hd), *out2 = malloc(sizeof(float) * (size_t)n_head * hd);
+    float *att = malloc(sizeof(float) * (size_t)n_head * n_ctx);
+    for (int i = 0; i < n_head * hd; i++) q[i] = 2.0f * rnd_normal(); /* scores spread over ~4 units */
+    for (size_t i = 0; i < kvn; i++) k[i] = rnd_normal(), v[i] = rnd_normal();
+    tk_attn_row r = {.q = q, .k = k, .v = v, .out = out, .att = att, .att_stride = (size_t)n_ctx,
+                     .kv_head = head_major ? (size_t)n_ctx * hd : (size_t)hd,
+                     .kv_row = head_major ? (size_t)hd : (size_t)n_kv * hd,
+                     .hd = hd, .group = group, .t0 = t0, .t1 = t1, .scale = 1.0f / sqrtf((float)hd)};
+    tk_attention(isa, &r, 0, n_head);
+    double *p = malloc(sizeof(double) * (size_t)n_ctx);
+    int bad = 0;
+    for (int h = 0; h < n_head && !bad; h++) {
+        const float *kh = k + (size_t)(h / group) * r.kv_head, *vh = v + (size_t)(h / group) * r.kv_head;
+        double mx = -INFINITY, sum = 0;
+        for (int t = t0; t <= t1; t++) {
+            double s = 0;
+            for (int d = 0; d < hd; d++) s += (double)q[(size_t)h * hd + d] * kh[(size_t)t * r.kv_row + d];
+            p[t] = s * r.scale;
+            if (p[t] > mx) mx = p[t];
+        }
+        for (int t = t0; t <= t1; t++) sum += p[t] = exp(p[t] - mx);
+        for (int d = 0; d < hd && !bad; d++) {
+            double want = 0, size = 0;
+            for (int t = t0; t <= t1; t++) {
+                double x = p[t] / sum * vh[(size_t)t * r.kv_row + d];
+                want += x, size += fabs(x);
+            }
+            const double err = fabs(out[(size_t)h * hd + d] - want) / size;
+            if (err > *worst) *worst = err;
+            T_CHECK(err <= 1e-5, "%s hd %d group %d t %d..%d %s: head %d dim %d: %.9g, want %.9g (error %.2e of sum p|v|)",
+                    tk_isa_name(isa), hd, group, t0, t1, head_major ? "head-major" : "position-major", h, d,
+                    (double)out[(size_t)h * hd + d], want, err);
+            bad |= err > 1e-5;
+        }
+    }
+    /* the same heads in pieces of 1, 3, 5 (a thread's share): the same bits */
+    for (int piece = 1; piece <= 5; piece += 2) {
+        r.out = out2;
+        for (int h = 0; h < n_head; h += piece) tk_attention(isa, &r, h, h + piece < n_head ? h + piece : n_head);
+        T_CHECK(!memcmp(out, out2, sizeof(float) * (size_t)n_head * hd), "%s hd %d group %d t %d..%d: heads in pieces of %d differ",
+                tk_isa_name(isa), hd, group, t0, t1, piece);
+    }
+    free(q), free(k), free(v), free(out), free(out2), free(att), free(p);
+}
+
+static void test_attention(void) {
+    static const int hds[] = {16, 48, 64, 80, 100, 128, 256};
+    static const int spans[][2] = {{0, 0}, {0, 1}, {0, 14}, {0, 15}, {0, 16}, {0, 31}, {0, 100}, {5, 5}, {7, 40}, {100, 299}};
+    static const int groups[][2] = {{1, 3}, {4, 2}, {8, 1}, {32, 1}}; /* group, kv heads */
+    for (int isa = 0; isa < TK_ISA_COUNT; isa++) {
+        if (!tk_isa_supported(isa)) continue;
+        double worst = 0;
+        for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+            for (size_t s = 0; s < sizeof spans / sizeof spans[0]; s++)
+                for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+                    check_attention(isa, hds[a], groups[g][0], groups[g][1], spans[s][0], spans[s][1], (int)((a + s + g) & 1), &worst);
+        printf("  %-10s attention worst error %.2e of sum p|v|\n", tk_isa_name(isa), worst);
+    }
+}
+
 static void test_models_every_isa(void) {
     static const char *files[] = {"models/stories260K.gguf", "models/golden-tiny256/tiny256-f32.gguf",
                                   "models/golden-tiny256/tiny256-f16.gguf", "models/golden-tiny256/tiny256-bf16.gguf",
@@ -598,6 +673,7 @@ int main(void) {
     T_RUN(test_vec_dot_rows_many);
     T_RUN(test_from_float_half);
     T_RUN(test_from_float_q8_0);
+    T_RUN(test_attention);
     T_RUN(test_models_every_isa);
     T_RUN(test_load_isa_names);
     return t_done();

@@ -95,6 +95,7 @@ void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n
     st->n_seq = n_seq;
     st->n_layer = m->info.n_layer;
     st->kvd = (size_t)m->info.n_head_kv * m->info.head_dim;
+    st->hd = (size_t)m->info.head_dim;
 }
 
 /* ---- ops ------------------------------------------------------------------ */
@@ -177,16 +178,18 @@ static void op_rope(const tk_op *op, const tk_op_args *a) {
 }
 
 /* write-back: the new K (src) and V (src2) rows into layer `layer` of
- * their sequences' caches, a run of consecutive positions of one sequence
- * at a time (a burst of one sequence is one copy) */
+ * their sequences' caches, each kv head's piece of a row to that head's
+ * stream (tk_llama_kv) */
 static void op_kv_store(const tk_op *op, const tk_op_args *a) {
     const tk_llama_state *st = ST(op);
-    size_t kvd = st->kvd;
-    for (int b = 0, e; b < a->n; b = e) {
-        for (e = b + 1; e < a->n && row_seq(a, e) == row_seq(a, b) && row_pos(a, e) == row_pos(a, b) + (e - b); e++) {}
-        size_t at = (size_t)row_pos(a, b) * kvd, len = (size_t)(e - b) * kvd * sizeof(float);
-        memcpy(tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer) + at, op->src + (size_t)b * kvd, len);
-        memcpy(tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer) + at, op->src2 + (size_t)b * kvd, len);
+    const size_t kvd = st->kvd, hd = st->hd, head = (size_t)st->n_ctx * hd;
+    for (int b = 0; b < a->n; b++) {
+        float *kc = tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer) + (size_t)row_pos(a, b) * hd;
+        float *vc = tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer) + (size_t)row_pos(a, b) * hd;
+        for (size_t g = 0; g * hd < kvd; g++) {
+            memcpy(kc + g * head, op->src + (size_t)b * kvd + g * hd, hd * sizeof(float));
+            memcpy(vc + g * head, op->src2 + (size_t)b * kvd + g * hd, hd * sizeof(float));
+        }
     }
 }
 
@@ -196,29 +199,29 @@ static void op_kv_store(const tk_op *op, const tk_op_args *a) {
 static void op_attention(const tk_op *op, const tk_op_args *a) {
     const tk_model_info *I = &M(op)->info;
     const tk_llama_state *st = ST(op);
-    int hd = I->head_dim, kvd = I->n_head_kv * hd, qd = I->n_head * hd, group = I->n_head / I->n_head_kv;
-    float scale = 1.0f / sqrtf((float)hd);
-    int isa = M(op)->isa;
+    int hd = I->head_dim, qd = I->n_head * hd;
     int64_t h0, h1;
     tk_split(I->n_head, a->ith, a->nth, &h0, &h1);
     for (int b = 0; b < a->n; b++) {
         int pos = row_pos(a, b), n_swa = M(op)->n_swa;
         /* a sliding window (Mistral v0.1) sees the last n_swa positions,
          * itself included, as llama.cpp's mask does */
-        int t0 = n_swa > 0 && pos >= n_swa ? pos - n_swa + 1 : 0;
-        const float *kc = tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer);
-        const float *vc = tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer);
-        for (int h = (int)h0; h < (int)h1; h++) {
-            const float *q = op->src + (size_t)b * qd + (size_t)h * hd;
-            float *att = st->att + (size_t)h * st->n_ctx;
-            int kvh = h / group;
-            for (int t = t0; t <= pos; t++)
-                att[t] = tk_vec_dot_f32(isa, q, kc + (size_t)t * kvd + (size_t)kvh * hd, hd) * scale;
-            tk_softmax(att + t0, pos + 1 - t0);
-            float *out = op->dst + (size_t)b * qd + (size_t)h * hd;
-            memset(out, 0, (size_t)hd * sizeof(float));
-            for (int t = t0; t <= pos; t++) tk_vec_axpy_f32(isa, out, att[t], vc + (size_t)t * kvd + (size_t)kvh * hd, hd);
-        }
+        tk_attn_row r = {
+            .q = op->src + (size_t)b * qd,
+            .k = tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer),
+            .v = tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer),
+            .out = op->dst + (size_t)b * qd,
+            .att = st->att,
+            .att_stride = (size_t)st->n_ctx,
+            .hd = hd,
+            .kv_head = (size_t)st->n_ctx * hd,
+            .kv_row = hd,
+            .group = I->n_head / I->n_head_kv,
+            .t0 = n_swa > 0 && pos >= n_swa ? pos - n_swa + 1 : 0,
+            .t1 = pos,
+            .scale = 1.0f / sqrtf((float)hd),
+        };
+        tk_attention(M(op)->isa, &r, (int)h0, (int)h1);
     }
 }
 

@@ -22,10 +22,11 @@ typedef struct tk_llama_state {
     float *logits; /* [B][n_vocab]  one row per row that wants logits  */
     void *xq;      /* [B] activation rows in the weights' vec_dot_type */
     size_t xq_stride; /* bytes per xq row                             */
-    float *kcache; /* [n_seq][n_layer][n_ctx][n_head_kv*head_dim]     */
+    float *kcache; /* [n_seq][n_layer][n_head_kv][n_ctx][head_dim]    */
     float *vcache; /* same                                            */
     int n_ctx, n_batch, n_seq, n_layer;
     size_t kvd;    /* n_head_kv*head_dim                              */
+    size_t hd;     /* head_dim                                        */
 } tk_llama_state;
 
 /* Bytes needed for all buffers of a state with n_seq sequences of context
@@ -34,7 +35,8 @@ size_t tk_llama_state_bytes(const tk_model *m, int n_ctx, int n_batch, int n_seq
 /* Point the state's buffers into mem (tk_llama_state_bytes of it). */
 void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n_batch, int n_seq, void *mem);
 
-/* K (or V) cache of layer l of sequence seq: [n_ctx][kvd] */
+/* K (or V) cache of layer l of sequence seq: [n_head_kv][n_ctx][head_dim],
+ * so one kv head's positions are one contiguous stream for attention */
 static inline float *tk_llama_kv(const tk_llama_state *st, float *cache, int seq, int l) {
     return cache + ((size_t)seq * (size_t)st->n_layer + (size_t)l) * (size_t)st->n_ctx * st->kvd;
 }
