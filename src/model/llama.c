@@ -182,7 +182,7 @@ static void op_rope(const tk_op *op, const tk_op_args *a) {
  * stream (tk_llama_kv) */
 static void op_kv_store(const tk_op *op, const tk_op_args *a) {
     const tk_llama_state *st = ST(op);
-    const size_t kvd = st->kvd, hd = st->hd, head = (size_t)st->n_ctx * hd;
+    const size_t kvd = st->kvd, hd = st->hd, head = tk_llama_kv_head_stride(st);
     for (int b = 0; b < a->n; b++) {
         float *kc = tk_llama_kv(st, st->kcache, row_seq(a, b), op->layer) + (size_t)row_pos(a, b) * hd;
         float *vc = tk_llama_kv(st, st->vcache, row_seq(a, b), op->layer) + (size_t)row_pos(a, b) * hd;
@@ -214,7 +214,7 @@ static void op_attention(const tk_op *op, const tk_op_args *a) {
             .att = st->att,
             .att_stride = (size_t)st->n_ctx,
             .hd = hd,
-            .kv_head = (size_t)st->n_ctx * hd,
+            .kv_head = tk_llama_kv_head_stride(st),
             .kv_row = hd,
             .group = I->n_head / I->n_head_kv,
             .t0 = n_swa > 0 && pos >= n_swa ? pos - n_swa + 1 : 0,

@@ -40,6 +40,8 @@ void tk_llama_state_init(tk_llama_state *st, const tk_model *m, int n_ctx, int n
 static inline float *tk_llama_kv(const tk_llama_state *st, float *cache, int seq, int l) {
     return cache + ((size_t)seq * (size_t)st->n_layer + (size_t)l) * (size_t)st->n_ctx * st->kvd;
 }
+/* floats from one kv head's stream to the next's in that cache */
+static inline size_t tk_llama_kv_head_stride(const tk_llama_state *st) { return (size_t)st->n_ctx * st->hd; }
 
 /* Build the graph of a run over st (ops array malloc'd into g). */
 int tk_llama_build(tk_graph *g, const tk_model *m, tk_llama_state *st, tk_error *e);

@@ -481,7 +481,7 @@ INLINE VNNI __m512i bcast_dw(const int8_t *p) { /* activation blocks are 2-byte 
     return _mm512_set1_epi32(v);
 }
 /* NG (1 or 2) groups at once, each its own stream: on Zen 5 one stream
- * per thread reads at ~75% of two far-apart ones (tick roofline's note) */
+ * per thread reads at ~75% of two far-apart ones (the note at the top) */
 INLINE VNNI void packed_dot16(int Q4, int NG, int64_t nb, const char *const *gs, const tk_block_q8_0 *x, const xprep *xp,
                               float *const *outs) {
     const size_t pb = Q4 ? 16 * sizeof(tk_block_q4_0) : 16 * sizeof(tk_block_q8_0);
