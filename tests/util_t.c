@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,13 +141,27 @@ int t_write(const char *path, const void *data, size_t len) {
     return (fclose(f) == 0 && w == len) ? 0 : -1;
 }
 
+static char tmp_dir[256];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path) ? -1 : 0;
+}
+
+/* the test's scratch directory goes when the test exits (TICK_TEST_KEEP=1
+ * keeps it to look at) */
+static void rm_tmpdir(void) {
+    const char *keep = getenv("TICK_TEST_KEEP");
+    if (tmp_dir[0] && !(keep && *keep == '1')) nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *t_tmpdir(void) {
-    static char dir[256];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/tick-test-XXXXXX");
-        if (!mkdtemp(dir)) { perror("mkdtemp"); exit(2); }
+    if (!tmp_dir[0]) {
+        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/tick-test-XXXXXX");
+        if (!mkdtemp(tmp_dir)) { perror("mkdtemp"); exit(2); }
+        atexit(rm_tmpdir);
     }
-    return dir;
+    return tmp_dir;
 }
 
 char *t_run_cmd(const char *cmd, int *status) {
