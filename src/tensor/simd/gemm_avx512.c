@@ -383,6 +383,16 @@ INLINE AVX512 __m512 fload(int k, const char *p, int64_t i, __mmask16 m, int ful
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+/* 16 elements of a weight row, whole: as fload, but F32 as two 256-bit
+ * halves, which never straddle a cache line in GGUF's 32-byte-aligned
+ * data (avx512.c's wfull16 says what straddling costs). Same lanes. */
+INLINE AVX512 __m512 wload(int k, const char *p, int64_t i) {
+    if (k != F32) return fload(k, p, i, 0xffff, 1);
+    const float *f = (const float *)p + i;
+    const __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(f)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(f + 8)), 1));
+}
+
 /* [sum a, sum b, sum c, sum d] */
 INLINE AVX512 __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
     const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)); /* a02 b02 a13 b13 */
@@ -405,7 +415,7 @@ INLINE AVX512 void ftile(int k, int R, int C, int64_t cols, const char *w, size_
         if (pf)
             UNROLL8 for (int r = 0; r < FR; r++) _mm_prefetch(pf + (size_t)r * ws + (size_t)i * es, _MM_HINT_T0);
         __m512 wv[FR];
-        UNROLL8 for (int r = 0; r < R; r++) wv[r] = fload(k, w + (size_t)r * ws, i, 0xffff, 1);
+        UNROLL8 for (int r = 0; r < R; r++) wv[r] = wload(k, w + (size_t)r * ws, i);
         UNROLL8 for (int c = 0; c < C; c++) {
             const __m512 xv = fload(k, x + (size_t)c * xs, i, 0xffff, 1);
             UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
@@ -432,6 +442,12 @@ INLINE BF16X __m512bh bpairs(const char *p, int64_t i, __mmask32 m) {
     return (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)p + i);
 }
 
+/* 32 elements of a weight row as two 256-bit halves (as wload) */
+INLINE BF16X __m512bh bwpairs(const char *p, int64_t i) {
+    const __m256i *h = (const __m256i *)((const uint16_t *)p + i);
+    return (__m512bh)_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(h)), _mm256_loadu_si256(h + 1), 1);
+}
+
 INLINE BF16X void btile(int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs, float *dst,
                         int64_t ds, const char *pf) {
     __m512 acc[FR][FC];
@@ -446,7 +462,7 @@ INLINE BF16X void btile(int R, int C, int64_t cols, const char *w, size_t ws, co
                 _mm_prefetch(pf + (size_t)r * ws + (size_t)i * 2 + 63, _MM_HINT_T0);
             }
         __m512bh wv[FR];
-        UNROLL8 for (int r = 0; r < R; r++) wv[r] = bpairs(w + (size_t)r * ws, i, m);
+        UNROLL8 for (int r = 0; r < R; r++) wv[r] = m == 0xffffffffu ? bwpairs(w + (size_t)r * ws, i) : bpairs(w + (size_t)r * ws, i, m);
         UNROLL8 for (int c = 0; c < C; c++) {
             const __m512bh xv = bpairs(x + (size_t)c * xs, i, m);
             UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
