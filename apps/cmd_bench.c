@@ -135,6 +135,8 @@ static int bench_one(tk_model *m, const bench_opts *b, int n_threads, int n_ctx,
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         ids[i] = i == 0 && I->bos >= 0 ? I->bos : (int32_t)(x % (uint64_t)I->n_vocab);
     }
+    /* weights the page cache dropped would be read from disk, timed */
+    if (tk_model_resident(m) < 1) tk_model_touch(m);
     for (int r = -1; r < b->reps && !status; r++) { /* r = -1: warm-up */
         tk_session_reset(s);
         if (b->clock) tk_session_clock_reset(s);
@@ -151,6 +153,10 @@ static int bench_one(tk_model *m, const bench_opts *b, int n_threads, int n_ctx,
         }
     }
     if (status) fprintf(stderr, "tick bench: %s\n", e.msg);
+    const double resident = tk_model_resident(m);
+    if (!status && resident >= 0 && resident < 0.99)
+        fprintf(stderr, "tick bench: warning: %.1f%% of the weights were in memory after the runs (the rest was dropped "
+                "from the page cache): these figures include reading the file from disk\n", 100 * resident);
     const char *type = "?";
     const tk_graph *g = tk_session_graph(s);
     for (int i = 0; i < g->n_ops; i++) /* the first layer's Q matrix names the model's type */

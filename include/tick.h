@@ -64,6 +64,14 @@ void tk_model_free(tk_model *m);
 /* Do the repacking defer_repack put off (nothing otherwise, or once done).
  * No session of m may be running a tick meanwhile. Returns 1 if it packed. */
 int tk_model_repack(tk_model *m);
+/* The share (0 .. 1) of the weight bytes a tick reads from the model's
+ * mapping that are in memory now (mincore; repacked matrices are anonymous
+ * memory and count as in), or -1 if it cannot be told. A share below 1
+ * means ticks wait on the disk. */
+double tk_model_resident(const tk_model *m);
+/* Read one byte of every page of those weights, so they are in memory
+ * (as far as memory allows). */
+void tk_model_touch(const tk_model *m);
 
 typedef struct tk_model_info {
     const char *arch;      /* "llama"                                   */

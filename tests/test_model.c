@@ -5,9 +5,11 @@
 #include "tick.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { TOL_ABS, TOL_RMS };
 
@@ -313,7 +315,39 @@ static void test_gguf_equals_llama2c(void) {
     tk_model_free(mb);
 }
 
+/* tk_model_resident / tk_model_touch on a fresh copy of a model whose
+ * pages were just given back to the disk: touching brings every weight
+ * page in (share exactly 1), and the share is a fraction throughout. */
+static void test_resident(void) {
+    const char *src = t_shared("models/golden-tiny256/tiny256-f32.gguf", NULL);
+    if (!src) T_SKIP("tiny256-f32.gguf is absent");
+    size_t n;
+    char *bytes = t_read(src, &n), path[512];
+    snprintf(path, sizeof path, "%s/resident.gguf", t_tmpdir());
+    T_CHECK(bytes && t_write(path, bytes, n) == 0, "cannot copy %s to %s", src, path);
+    free(bytes);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) { /* flush it, then ask the kernel to drop its pages */
+        fdatasync(fd);
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        close(fd);
+    }
+    tk_error e = {0};
+    tk_model *m = tk_model_load(path, NULL, &e);
+    T_CHECK(m != NULL, "load %s: %s", path, e.msg);
+    if (!m) return;
+    double r0 = tk_model_resident(m);
+    T_CHECK(r0 >= 0 && r0 <= 1, "resident share before touching: %g", r0);
+    tk_model_touch(m);
+    double r1 = tk_model_resident(m);
+    T_CHECK(r1 == 1.0, "resident share after touching: %g (before %g)", r1, r0);
+    printf("  resident share: %.3f after load, %.3f after tk_model_touch\n", r0, r1);
+    T_CHECK(tk_model_resident(NULL) == -1, "tk_model_resident(NULL) is not -1");
+    tk_model_free(m);
+}
+
 int main(void) {
+    T_RUN(test_resident);
     T_RUN(test_stories260k_gguf);
     T_RUN(test_stories260k_bin_v0);
     T_RUN(test_stories260k_bin_v1);
