@@ -402,10 +402,26 @@ INLINE AVX512 __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
+/* A tile's sums to dst (add: onto what a previous k chunk left there). */
+INLINE AVX512 void tile_store(int R, int C, __m512 (*acc)[FC], float *dst, int64_t ds, int add) {
+    UNROLL8 for (int c = 0; c < C; c++) {
+        float *d = dst + (size_t)c * ds;
+        if (R == 4) {
+            const __m128 v = reduce4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]);
+            _mm_storeu_ps(d, add ? _mm_add_ps(_mm_loadu_ps(d), v) : v);
+        } else {
+            UNROLL8 for (int r = 0; r < R; r++) {
+                const float v = _mm512_reduce_add_ps(acc[r][c]);
+                d[r] = add ? d[r] + v : v;
+            }
+        }
+    }
+}
+
 /* pf: the next row tile, fetched into L1 while this one computes (NULL:
  * none) */
 INLINE AVX512 void ftile(int k, int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs,
-                         float *dst, int64_t ds, const char *pf) {
+                         float *dst, int64_t ds, const char *pf, int add) {
     const int es = k == F32 ? 4 : 2;
     __m512 acc[FR][FC];
     UNROLL8 for (int r = 0; r < R; r++)
@@ -430,11 +446,7 @@ INLINE AVX512 void ftile(int k, int R, int C, int64_t cols, const char *w, size_
             UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
         }
     }
-    UNROLL8 for (int c = 0; c < C; c++) {
-        if (R == 4) _mm_storeu_ps(dst + (size_t)c * ds, reduce4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
-        else
-            UNROLL8 for (int r = 0; r < R; r++) dst[(size_t)c * ds + r] = _mm512_reduce_add_ps(acc[r][c]);
-    }
+    tile_store(R, C, acc, dst, ds, add);
 }
 
 /* BF16 x BF16 with vdpbf16ps: 32 elements (16 pairs) per instruction. */
@@ -449,7 +461,7 @@ INLINE BF16X __m512bh bwpairs(const char *p, int64_t i) {
 }
 
 INLINE BF16X void btile(int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs, float *dst,
-                        int64_t ds, const char *pf) {
+                        int64_t ds, const char *pf, int add) {
     __m512 acc[FR][FC];
     UNROLL8 for (int r = 0; r < R; r++)
         UNROLL8 for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
@@ -468,58 +480,73 @@ INLINE BF16X void btile(int R, int C, int64_t cols, const char *w, size_t ws, co
             UNROLL8 for (int r = 0; r < R; r++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
         }
     }
-    UNROLL8 for (int c = 0; c < C; c++) {
-        if (R == 4) _mm_storeu_ps(dst + (size_t)c * ds, reduce4(acc[0][c], acc[1][c], acc[2][c], acc[3][c]));
-        else
-            UNROLL8 for (int r = 0; r < R; r++) dst[(size_t)c * ds + r] = _mm512_reduce_add_ps(acc[r][c]);
-    }
+    tile_store(R, C, acc, dst, ds, add);
 }
 
 /* k < 0: BF16 with vdpbf16ps */
 #define FCASE(R, Cn) \
-    case Cn: ftile(k, R, Cn, cols, w, ws, x, xs, dst, ds, pf); break;
+    case Cn: ftile(k, R, Cn, cols, w, ws, x, xs, dst, ds, pf, add); break;
 #define FTILES(R) \
     switch (C) { FCASE(R, 1) FCASE(R, 2) FCASE(R, 3) FCASE(R, 4) FCASE(R, 5) FCASE(R, 6) default: break; }
 
 INLINE AVX512 void ftile_any(int k, int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs,
-                             float *dst, int64_t ds, const char *pf) {
+                             float *dst, int64_t ds, const char *pf, int add) {
     if (R == FR) FTILES(FR) else FTILES(1)
 }
 
 #define BCASE(R, Cn) \
-    case Cn: btile(R, Cn, cols, w, ws, x, xs, dst, ds, pf); break;
+    case Cn: btile(R, Cn, cols, w, ws, x, xs, dst, ds, pf, add); break;
 #define BTILES(R) \
     switch (C) { BCASE(R, 1) BCASE(R, 2) BCASE(R, 3) BCASE(R, 4) BCASE(R, 5) BCASE(R, 6) default: break; }
 
 INLINE BF16X void btile_any(int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs, float *dst,
-                            int64_t ds, const char *pf) {
+                            int64_t ds, const char *pf, int add) {
     if (R == FR) BTILES(FR) else BTILES(1)
 }
 
 /* Row tiles outer (a tile's weights stay in L1 while every activation row
- * passes), activation tiles inner. */
-#define FLOAT_GEMM(name, attr, call)                                                                         \
+ * passes), activation tiles inner. When the activations are larger than
+ * FL2 bytes (128 rows of 2048 F32: 1 MiB, more than a core's L2), the
+ * columns go in chunks of kc (a multiple of 64) that fit, outermost, each
+ * chunk's sums added onto the last's: the activation rows then come from
+ * L2 for every row tile (Zen 5, 1 thread, 768 x 2048, n 128: 134 -> see
+ * docs/ARCHITECTURE.md). The split changes where the float sum is rounded:
+ * still within test_gemm's 1e-5 of sum |w x|. */
+#ifndef FL2
+#define FL2 (384 * 1024)
+#endif
+INLINE int64_t float_kc(int64_t cols, int n, int es) {
+    const int64_t kc = (int64_t)FL2 / ((int64_t)n * es) / 64 * 64;
+    return (int64_t)n * cols * es <= FL2 || kc >= cols ? cols : kc < 256 ? 256 : kc;
+}
+
+#define FLOAT_GEMM(name, attr, es, call)                                                                     \
     attr void name(const void *W, size_t ws, int64_t cols, const void *xq, size_t xs, int n, float *dst,     \
                    int64_t ds, int64_t nrows) {                                                              \
-        int64_t r = 0;                                                                                       \
-        for (; r < nrows;) {                                                                                 \
-            const int R = nrows - r >= FR ? FR : 1;                                                          \
-            const char *w = (const char *)W + (size_t)r * ws;                                                \
-            for (int c0 = 0; c0 < n; c0 += FC) {                                                             \
-                const int C = n - c0 < FC ? n - c0 : FC;                                                     \
-                const char *x = (const char *)xq + (size_t)c0 * xs;                                          \
-                float *d = dst + (size_t)c0 * ds + r;                                                        \
-                const char *pf = c0 == 0 && r + 2 * FR <= nrows ? w + FR * ws : NULL;                        \
-                call;                                                                                        \
+        const int64_t kc = float_kc(cols, n, es);                                                            \
+        for (int64_t k0 = 0; k0 < cols; k0 += kc) {                                                          \
+            const int64_t kn = cols - k0 < kc ? cols - k0 : kc;                                              \
+            const int add = k0 > 0;                                                                          \
+            int64_t r = 0;                                                                                   \
+            for (; r < nrows;) {                                                                             \
+                const int R = nrows - r >= FR ? FR : 1;                                                      \
+                const char *w = (const char *)W + (size_t)r * ws + (size_t)k0 * es;                          \
+                for (int c0 = 0; c0 < n; c0 += FC) {                                                         \
+                    const int C = n - c0 < FC ? n - c0 : FC;                                                 \
+                    const char *x = (const char *)xq + (size_t)c0 * xs + (size_t)k0 * es;                    \
+                    float *d = dst + (size_t)c0 * ds + r;                                                    \
+                    const char *pf = c0 == 0 && r + 2 * FR <= nrows ? w + FR * ws : NULL;                    \
+                    call;                                                                                    \
+                }                                                                                            \
+                r += R;                                                                                      \
             }                                                                                                \
-            r += R;                                                                                          \
         }                                                                                                    \
     }
 
-FLOAT_GEMM(tk_gemm_f32_avx512, AVX512, ftile_any(F32, R, C, cols, w, ws, x, xs, d, ds, pf))
-FLOAT_GEMM(tk_gemm_f16_avx512, AVX512, ftile_any(F16, R, C, cols, w, ws, x, xs, d, ds, pf))
-FLOAT_GEMM(tk_gemm_bf16_avx512, AVX512, ftile_any(BF16, R, C, cols, w, ws, x, xs, d, ds, pf))
-FLOAT_GEMM(tk_gemm_bf16_avx512bf16, BF16X, btile_any(R, C, cols, w, ws, x, xs, d, ds, pf))
+FLOAT_GEMM(tk_gemm_f32_avx512, AVX512, 4, ftile_any(F32, R, C, kn, w, ws, x, xs, d, ds, pf, add))
+FLOAT_GEMM(tk_gemm_f16_avx512, AVX512, 2, ftile_any(F16, R, C, kn, w, ws, x, xs, d, ds, pf, add))
+FLOAT_GEMM(tk_gemm_bf16_avx512, AVX512, 2, ftile_any(BF16, R, C, kn, w, ws, x, xs, d, ds, pf, add))
+FLOAT_GEMM(tk_gemm_bf16_avx512bf16, BF16X, 2, btile_any(R, C, kn, w, ws, x, xs, d, ds, pf, add))
 
 #else
 typedef int tk_gemm_avx512_empty; /* ISO C wants a translation unit to declare something */
