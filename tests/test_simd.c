@@ -36,7 +36,6 @@
 #include <string.h>
 
 #include "tensor/dtype.h"
-#include "tensor/ops.h"
 #include "tensor/vec.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -589,55 +588,6 @@ static void test_attention(void) {
     }
 }
 
-/* tk_vec_swiglu at every level against g / (1 + exp(-g)) * u in double:
- * within 8 float ulp of the result (exp within 2 ulp, then a divide and
- * two multiplies), over lengths with tails, |g| from 1e-6 to 100, both
- * signs (results under 1e-30 need only be under it too), and inf / NaN
- * as the reference gives them. */
-static void test_swiglu(void) {
-    enum { N = 1000 };
-    static float g0[N], u[N], out[N], ref[N];
-    uint64_t x = 12345;
-    for (int i = 0; i < N; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        const double mag = pow(10.0, -6.0 + 8.0 * (double)(x % 100000) / 100000.0); /* 1e-6 .. 100 */
-        g0[i] = (float)((x >> 20) & 1 ? mag : -mag);
-        u[i] = (float)(((double)((x >> 24) % 2001) - 1000.0) / 250.0);
-    }
-    g0[0] = INFINITY, g0[1] = -INFINITY, g0[2] = NAN, g0[3] = -0.0f, g0[4] = 0.0f, g0[5] = 88.0f, g0[6] = -88.0f, g0[7] = -104.5f;
-    u[0] = u[1] = u[2] = u[3] = u[4] = 1.0f;
-    memcpy(ref, g0, sizeof ref);
-    tk_swiglu(ref, u, N);
-    for (int isa = 0; isa < TK_ISA_COUNT; isa++) {
-        if (!tk_isa_supported(isa)) continue;
-        double worst = 0;
-        static const int lens[] = {1, 15, 16, 17, 33, N};
-        for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
-            const int n = lens[l];
-            memcpy(out, g0, sizeof out);
-            if (n < N) out[n] = 7.0f; /* past the end: must stay */
-            tk_vec_swiglu(isa, out, u, n);
-            if (n < N) T_CHECK(out[n] == 7.0f, "%s swiglu n=%d wrote past the end", tk_isa_name(isa), n);
-            for (int i = 0; i < n; i++) {
-                const double g = g0[i], want = g / (1.0 + exp(-g)) * u[i];
-                if (isnan(ref[i]) || isinf(ref[i])) {
-                    T_CHECK(isnan(out[i]) == isnan(ref[i]) && (isnan(ref[i]) || out[i] == ref[i]), "%s swiglu(%g): %g, reference %g",
-                            tk_isa_name(isa), g, (double)out[i], (double)ref[i]);
-                    continue;
-                }
-                /* g below about -88: the reference's expf(-g) overflows to a
-                 * result of 0 where the true one is under 1e-37 */
-                if (fabs(want) < 1e-30 && fabs(out[i]) < 1e-30) continue;
-                const double ulp = fabs(want) * 0x1p-23, err = fabs(out[i] - want) / ulp;
-                if (err > worst) worst = err;
-                T_CHECK(err <= 8, "%s swiglu(%.9g) * %g: %.9g, want %.9g (%.1f ulp)", tk_isa_name(isa), g, (double)u[i],
-                        (double)out[i], want, err);
-            }
-        }
-        printf("  %-10s swiglu worst error %.1f ulp\n", tk_isa_name(isa), worst);
-    }
-}
-
 static void test_models_every_isa(void) {
     static const char *files[] = {"models/stories260K.gguf", "models/golden-tiny256/tiny256-f32.gguf",
                                   "models/golden-tiny256/tiny256-f16.gguf", "models/golden-tiny256/tiny256-bf16.gguf",
@@ -724,7 +674,6 @@ int main(void) {
     T_RUN(test_from_float_half);
     T_RUN(test_from_float_q8_0);
     T_RUN(test_attention);
-    T_RUN(test_swiglu);
     T_RUN(test_models_every_isa);
     T_RUN(test_load_isa_names);
     return t_done();

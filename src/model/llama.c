@@ -234,7 +234,7 @@ static void op_add(const tk_op *op, const tk_op_args *a) {
 static void op_swiglu(const tk_op *op, const tk_op_args *a) {
     int64_t i0, i1;
     tk_split((int64_t)a->n * op->n, a->ith, a->nth, &i0, &i1);
-    tk_vec_swiglu(M(op)->isa, op->dst + i0, op->src + i0, (int)(i1 - i0));
+    tk_swiglu(op->dst + i0, op->src + i0, (int)(i1 - i0));
 }
 
 /* ---- ops of the other architectures ----------------------------------------- */

@@ -244,33 +244,6 @@ static AVX512 void attention_avx512(const tk_attn_row *a, int h0, int h1) {
 }
 #endif
 
-#if defined(__x86_64__)
-/* gate[i] = g sigmoid(g) up[i]: with e = exp(-|g|) <= 1 (exp512's range),
- * sigmoid(g) = 1 / (1 + e) for g >= 0 and e / (1 + e) below; inf and NaN
- * come out as tk_swiglu's. */
-static AVX512 void swiglu_avx512(float *gate, const float *up, int n) {
-    const __m512 one = _mm512_set1_ps(1.0f), sign = _mm512_set1_ps(-0.0f);
-    for (int i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-        const __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
-        const __m512 e = exp512(_mm512_or_ps(g, sign)); /* -|g| */
-        const __m512 d = _mm512_add_ps(one, e);
-        const __mmask16 neg = _mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_LT_OQ);
-        const __m512 sg = _mm512_div_ps(_mm512_mask_blend_ps(neg, one, e), d);
-        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(_mm512_mul_ps(g, sg), u));
-    }
-}
-#endif
-
-void tk_vec_swiglu(int isa, float *gate, const float *up, int n) {
-#if defined(__x86_64__)
-    if (tk_isa_has(isa, TK_ISA_AVX512)) { swiglu_avx512(gate, up, n); return; }
-#else
-    (void)isa;
-#endif
-    tk_swiglu(gate, up, n);
-}
-
 float tk_vec_dot_f32(int isa, const float *a, const float *b, int n) {
 #if defined(__x86_64__)
     if (tk_isa_has(isa, TK_ISA_AVX512)) return dot_avx512(a, b, n);

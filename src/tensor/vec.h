@@ -12,11 +12,6 @@
 float tk_vec_dot_f32(int isa, const float *a, const float *b, int n);
 void tk_vec_axpy_f32(int isa, float *y, float a, const float *x, int n);
 
-/* gate[i] = silu(gate[i]) * up[i]: tk_swiglu (ops.h, the reference), at
- * AVX-512 16 at a time with the vectorized exp (within 2 ulp of expf; the
- * result within a few ulp of the reference's). */
-void tk_vec_swiglu(int isa, float *gate, const float *up, int n);
-
 /* One query row's attention: for each head h,
  *     att_h[t] = softmax over t in [t0, t1] of (q_h . K[t][g]) * scale
  *     out_h    = sum_t att_h[t] V[t][g],   g = h / group (its kv head)
