@@ -6,8 +6,9 @@
  * (so the data last touched 7/8 of a buffer ago: out of every cache), each
  * thread its slice, with aligned vector loads xor-ed into 8 independent
  * accumulators, as one stream per thread or (AVX-512, alternate
- * repetitions) two, the slice's halves at once: the better counts. Compute: register-resident chains of independent FMAs /
- * int8 dot products, enough of them to hide latency. Every number is the
+ * repetitions) two, the slice's halves at once: the better counts.
+ * Compute: register-resident chains of independent FMAs / int8 dot
+ * products, enough of them to hide latency. Every number is the
  * best repetition: the span from the first thread's start to the last
  * thread's end. */
 #include "roofline.h"

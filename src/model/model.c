@@ -456,39 +456,42 @@ int tk_model_repack(tk_model *m) {
 /* ---- residency ----------------------------------------------------------- */
 
 /* The matrices a tick reads: every layer's, the classifier, the embedding
- * rows. ws has room for n_layer * TK_LAYER_MATRICES + 2. */
-static int tick_weights(const tk_model *m, const tk_weight **ws) {
-    int n = 0;
+ * rows (a malloc'd list of *n, NULL if out of memory). */
+static const tk_weight **tick_weights(const tk_model *m, int *n) {
+    const tk_weight **ws = calloc((size_t)m->info.n_layer * TK_LAYER_MATRICES + 2, sizeof *ws);
+    *n = 0;
+    if (!ws) return NULL;
     for (int l = 0; l < m->info.n_layer; l++) {
         const tk_weight *c[TK_LAYER_MATRICES] = TK_LAYER_MATRIX_LIST(&m->layers[l]);
-        for (int k = 0; k < TK_LAYER_MATRICES; k++) ws[n++] = c[k];
+        for (int k = 0; k < TK_LAYER_MATRICES; k++) ws[(*n)++] = c[k];
     }
-    ws[n++] = &m->output;
-    ws[n++] = &m->tok_embd;
-    return n;
+    ws[(*n)++] = &m->output;
+    ws[(*n)++] = &m->tok_embd;
+    return ws;
 }
 
-/* The page-aligned span of w's bytes in the mapping, or 0 (packed, none). */
-static size_t weight_span(const tk_weight *w, uintptr_t ps, uintptr_t *a) {
-    if (!w->data || w->packed || w->rows <= 0) return 0;
-    const size_t n = (size_t)tk_dtype_row_bytes(w->type, w->cols) * (size_t)w->rows;
-    *a = (uintptr_t)w->data & ~(ps - 1);
-    return (size_t)((((uintptr_t)w->data + n + ps - 1) & ~(ps - 1)) - *a);
+/* Bytes of w a tick reads from the model's mapping: 0 if packed or none. */
+static size_t mapped_bytes(const tk_weight *w) {
+    return !w->data || w->packed || w->rows <= 0 ? 0 : (size_t)tk_dtype_row_bytes(w->type, w->cols) * (size_t)w->rows;
 }
 
 double tk_model_resident(const tk_model *m) {
     const long psl = sysconf(_SC_PAGESIZE);
-    const tk_weight **ws = m ? calloc((size_t)m->info.n_layer * TK_LAYER_MATRICES + 2, sizeof *ws) : NULL;
-    if (!ws || psl <= 0) { free(ws); return -1; }
+    int n;
+    const tk_weight **ws = m && psl > 0 ? tick_weights(m, &n) : NULL;
+    if (!ws) return -1;
     const uintptr_t ps = (uintptr_t)psl;
     unsigned char vec[4096];
     double in = 0, all = 0;
     int ok = 1;
-    for (int i = 0, n = tick_weights(m, ws); i < n && ok; i++) {
-        uintptr_t a;
-        size_t len = weight_span(ws[i], ps, &a);
+    for (int i = 0; i < n && ok; i++) {
+        const size_t nb = mapped_bytes(ws[i]);
+        if (!nb) continue;
+        /* the whole pages the bytes lie on */
+        const uintptr_t a = (uintptr_t)ws[i]->data & ~(ps - 1);
+        const size_t len = (size_t)((((uintptr_t)ws[i]->data + nb + ps - 1) & ~(ps - 1)) - a);
         for (size_t off = 0; off < len && ok; off += sizeof vec * ps) {
-            size_t chunk = len - off < sizeof vec * ps ? len - off : sizeof vec * ps;
+            const size_t chunk = len - off < sizeof vec * ps ? len - off : sizeof vec * ps;
             if (mincore((void *)(a + off), chunk, vec)) { ok = 0; break; }
             for (size_t k = 0; k < chunk / ps; k++) in += vec[k] & 1;
             all += (double)(chunk / ps);
@@ -500,18 +503,15 @@ double tk_model_resident(const tk_model *m) {
 
 void tk_model_touch(const tk_model *m) {
     const long psl = sysconf(_SC_PAGESIZE);
-    const tk_weight **ws = m ? calloc((size_t)m->info.n_layer * TK_LAYER_MATRICES + 2, sizeof *ws) : NULL;
-    if (!ws || psl <= 0) { free(ws); return; }
-    const uintptr_t ps = (uintptr_t)psl;
+    int n;
+    const tk_weight **ws = m && psl > 0 ? tick_weights(m, &n) : NULL;
+    if (!ws) return;
     volatile unsigned char sink = 0;
-    for (int i = 0, n = tick_weights(m, ws); i < n; i++) {
-        uintptr_t a;
-        size_t len = weight_span(ws[i], ps, &a);
-        if (!len) continue;
-        const unsigned char *lo = ws[i]->data; /* the span's first page may start before the mapping's data */
-        const size_t n_bytes = (size_t)tk_dtype_row_bytes(ws[i]->type, ws[i]->cols) * (size_t)ws[i]->rows;
-        for (size_t off = 0; off < n_bytes; off += ps) sink ^= lo[off];
-        sink ^= lo[n_bytes - 1];
+    for (int i = 0; i < n; i++) {
+        const unsigned char *p = ws[i]->data;
+        const size_t nb = mapped_bytes(ws[i]);
+        for (size_t off = 0; off < nb; off += (size_t)psl) sink ^= p[off];
+        if (nb) sink ^= p[nb - 1];
     }
     (void)sink;
     free(ws);

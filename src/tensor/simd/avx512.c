@@ -96,11 +96,12 @@ INLINE AVX512 __m512 full16(int k, const void *p, int64_t i) {
  * against 33 at 64 mod 64; as halves 33 at either. Same lanes, same bits.
  * (F16 and BF16 rows are read 32 bytes per 16 elements already; the
  * vdpbf16ps kernel reads 32 BF16 elements as two halves, bf16_wpairs.) */
+INLINE AVX512 __m512i halves512(const void *p) { /* the 64 bytes at p, as two 256-bit loads */
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
+                              _mm256_loadu_si256((const __m256i *)p + 1), 1);
+}
 INLINE AVX512 __m512 wfull16(int k, const void *p, int64_t i) {
-    if (k != F32) return full16(k, p, i);
-    const float *f = (const float *)p + i;
-    const __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(f)));
-    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(f + 8)), 1));
+    return k == F32 ? _mm512_castsi512_ps(halves512((const float *)p + i)) : full16(k, p, i);
 }
 
 INLINE AVX512 __mmask16 mask16(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
@@ -229,10 +230,7 @@ INLINE BF16X __m512bh bf16_pairs(const void *p, int64_t i, __mmask32 m) {
 }
 
 /* 32 elements of a weight row as two 256-bit halves (wfull16 says why) */
-INLINE BF16X __m512bh bf16_wpairs(const void *p, int64_t i) {
-    const __m256i *h = (const __m256i *)((const uint16_t *)p + i);
-    return (__m512bh)_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(h)), _mm256_loadu_si256(h + 1), 1);
-}
+INLINE BF16X __m512bh bf16_wpairs(const void *p, int64_t i) { return (__m512bh)halves512((const uint16_t *)p + i); }
 
 INLINE BF16X void bf16_dot(int K, int64_t n, const char *w, size_t stride, const void *x, float *out) {
     __m512 a0[MAXR], a1[MAXR];
@@ -542,11 +540,7 @@ INLINE VNNI void quant_rows(int Q4, int64_t n, const char *p, size_t stride, con
  * them as 256-bit halves (1 GiB packed, 1 thread, Zen 5, interleaved:
  * 24-27 -> 25-30 GB/s, better in 6 of 7 pairs); Q8_0, with twice the
  * loads per block, was no faster that way (27.7 -> 26.8). */
-INLINE VNNI __m512i pload(int Q4, const char *p) {
-    if (!Q4) return _mm512_loadu_si512(p);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
-                              _mm256_loadu_si256((const __m256i *)(p + 32)), 1);
-}
+INLINE VNNI __m512i pload(int Q4, const char *p) { return Q4 ? halves512(p) : _mm512_loadu_si512(p); }
 INLINE VNNI __m512i bcast_dw(const int8_t *p) { /* activation blocks are 2-byte aligned */
     int32_t v;
     memcpy(&v, p, 4);

@@ -386,11 +386,12 @@ INLINE AVX512 __m512 fload(int k, const char *p, int64_t i, __mmask16 m, int ful
 /* 16 elements of a weight row, whole: as fload, but F32 as two 256-bit
  * halves, which never straddle a cache line in GGUF's 32-byte-aligned
  * data (avx512.c's wfull16 says what straddling costs). Same lanes. */
+INLINE AVX512 __m512i halves512(const void *p) { /* the 64 bytes at p, as two 256-bit loads */
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
+                              _mm256_loadu_si256((const __m256i *)p + 1), 1);
+}
 INLINE AVX512 __m512 wload(int k, const char *p, int64_t i) {
-    if (k != F32) return fload(k, p, i, 0xffff, 1);
-    const float *f = (const float *)p + i;
-    const __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(f)));
-    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(f + 8)), 1));
+    return k == F32 ? _mm512_castsi512_ps(halves512((const float *)p + i)) : fload(k, p, i, 0xffff, 1);
 }
 
 /* [sum a, sum b, sum c, sum d] */
@@ -455,10 +456,7 @@ INLINE BF16X __m512bh bpairs(const char *p, int64_t i, __mmask32 m) {
 }
 
 /* 32 elements of a weight row as two 256-bit halves (as wload) */
-INLINE BF16X __m512bh bwpairs(const char *p, int64_t i) {
-    const __m256i *h = (const __m256i *)((const uint16_t *)p + i);
-    return (__m512bh)_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(h)), _mm256_loadu_si256(h + 1), 1);
-}
+INLINE BF16X __m512bh bwpairs(const char *p, int64_t i) { return (__m512bh)halves512((const uint16_t *)p + i); }
 
 INLINE BF16X void btile(int R, int C, int64_t cols, const char *w, size_t ws, const char *x, size_t xs, float *dst,
                         int64_t ds, const char *pf, int add) {
